@@ -65,7 +65,10 @@ def score_to_piece(score) -> Piece:
         if ts.numerator > 0 and ts.denominator > 0
     )
     keys = _dedupe(KeySignature(int(k.time), _key_name(int(k.key), bool(k.tonality))) for k in score.key_signatures)
-    return Piece(tuple(tracks), int(score.ticks_per_quarter), tempos, sigs, keys, length=0)
+    # the piece ends at its last event of any kind (a final tempo change or a trailing rest counts)
+    meta_end = max([0] + [e.time for e in (*tempos, *sigs, *keys)])
+    length = max(int(score.end()), meta_end + 1 if meta_end else 0)
+    return Piece(tuple(tracks), int(score.ticks_per_quarter), tempos, sigs, keys, length=length)
 
 
 def _dedupe(events):

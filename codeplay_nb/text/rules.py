@@ -1,0 +1,236 @@
+"""The rule layer: what a prompt states explicitly, read without a model.
+
+Rules are used where they are more reliable than the learned heads:
+
+- an explicit tempo (``"at 174 bpm"``, ``"tempo 90"``) gives the BPM and its bin exactly;
+- tempo words with negation (``"not too fast"`` -> moderate, ``"super fast"`` -> very fast);
+- a named genre or sub-style (``"bossa nova"`` -> latin);
+- named instruments through :data:`codeplay_nb.instruments.ALIASES` plus the larger lexicon, minus the
+  ones the prompt excludes (``"no drums"``, ``"without piano"``);
+- an explicit key (``"in A minor"``, ``"key of Eb major"``) -- the only way a key is ever returned;
+- the script / common words of the prompt, to say when it is probably not English.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..attributes import normalize_key, tempo_bin
+from ..errors import CodeplayError
+from ..instruments import ALIASES, FAMILY_NAMES
+from .lexicon import GENRE_WORDS, INSTRUMENT_WORDS, NOT_INSTRUMENTS, TEMPO_NEGATIONS, TEMPO_WORDS, split_hint
+
+_BPM_RE = re.compile(
+    r"(?<![\d.])(\d{2,3})(?:\.\d+)?\s*(?:-\s*\d{2,3}\s*)?(?:bpm|b\.p\.m\.?|beats per minute|beats a minute|beats/min)\b"
+    r"|\btempo\s*(?:of|at|=|:|around|about)?\s*(\d{2,3})\b"
+    r"|\b(?:bpm|tempo)\s*(?:of|=|:)?\s*(\d{2,3})\b",
+    re.IGNORECASE,
+)
+_KEY_RE = re.compile(
+    r"\b(?:in(?: the key of)?|key of|key:?)\s+([A-Ga-g])(\s?(?:#|♯|♭|b|sharp|flat)?)\s*-?\s*(major|minor|maj|min|m)\b",
+    re.IGNORECASE,
+)
+_NEGATORS = r"(?:no|not|without|minus|except|zero|skip|avoid|ditch|lose|drop|never|nothing but not|w/o)"
+_WORD_RE = re.compile(r"[a-z0-9&'+#-]+")
+
+_ENGLISH_HINTS = frozenset(
+    "the a an and with for of to in on my me some something song music track piece tune that like make i want "
+    "is it be at by feel feeling please very really not no but or from this about".split()
+)
+_FOREIGN_HINTS: dict[str, frozenset[str]] = {
+    "Spanish": frozenset("una uno canción cancion música musica para con de el la los las y muy triste alegre lento rápido que".split()),
+    "French": frozenset("une un chanson musique pour avec de le la les et très triste joyeux lent rapide calme dormir".split()),
+    "German": frozenset("ein eine lied musik für mit und der die das sehr traurig fröhlich langsam schnelle schnell ruhig".split()),
+    "Italian": frozenset("una canzone musica per con di il la e molto triste allegra lenta veloce d'amore romantica".split()),
+    "Portuguese": frozenset("uma canção música musica para com de e muito triste alegre lenta rápida relaxante estudar".split()),
+}
+_SCRIPTS: tuple[tuple[str, str], ...] = (
+    ("Korean", "\uac00-\ud7af\u1100-\u11ff"), ("Japanese", "\u3040-\u30ff"), ("Chinese", "\u4e00-\u9fff"),
+    ("Cyrillic-script", "\u0400-\u04ff"), ("Arabic", "\u0600-\u06ff"), ("Greek", "\u0370-\u03ff"),
+    ("Hebrew", "\u0590-\u05ff"), ("Thai", "\u0e00-\u0e7f"), ("Devanagari-script", "\u0900-\u097f"),
+)
+
+
+@dataclass(frozen=True)
+class RuleFindings:
+    """What a prompt states explicitly."""
+
+    bpm: float | None = None
+    tempo_bin: str | None = None
+    genres: tuple[str, ...] = ()
+    genre_tempo: str | None = None  # the tempo a named sub-style implies (e.g. drum and bass -> very fast)
+    instruments: tuple[str, ...] = ()
+    excluded_instruments: tuple[str, ...] = ()
+    key: str | None = None
+    language: str = "English"
+
+
+def normalise_text(text: str) -> str:
+    """Lower case, unified dashes and quotes, single spaces."""
+    t = text.lower().replace("’", "'").replace("–", "-").replace("—", "-")
+    return " " + re.sub(r"\s+", " ", t).strip() + " "
+
+
+def _phrase_pattern(phrases) -> re.Pattern:
+    alts = sorted({p.lower() for p in phrases}, key=len, reverse=True)
+    body = "|".join(re.escape(a).replace(r"\ ", r"[\s-]?").replace(r"\-", r"[\s-]?") for a in alts)
+    return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+
+
+# sub-style words too ambiguous for a rule alone ("a haunted house", "a trap in the dungeon"); the heads
+# still learn them in context
+_AMBIGUOUS_GENRE_WORDS = frozenset(
+    "house trap drill swing march western jungle rave tropical arcade medieval opera ballet emo grime rap "
+    "prelude overture latin".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _genre_table() -> tuple[re.Pattern, dict[str, tuple[str, str | None]]]:
+    table: dict[str, tuple[str, str | None]] = {}
+    for genre, words in GENRE_WORDS.items():
+        for item in words:
+            word, hint = split_hint(item)
+            if word.lower() not in _AMBIGUOUS_GENRE_WORDS:
+                table[word.lower()] = (genre, hint)
+    return _phrase_pattern(table), table
+
+
+@lru_cache(maxsize=1)
+def _instrument_table() -> tuple[re.Pattern, dict[str, str]]:
+    table: dict[str, str] = {fam: fam for fam in FAMILY_NAMES}
+    table.update({k: v for k, v in ALIASES.items() if k not in ("lead", "grand", "kit", "string")})
+    for fam, words in INSTRUMENT_WORDS.items():
+        table.update({w.lower(): fam for w in words})
+    return _phrase_pattern(table), table
+
+
+@lru_cache(maxsize=1)
+def _tempo_table() -> tuple[re.Pattern, dict[str, str], re.Pattern, dict[str, str]]:
+    words = {w: b for b, ws in TEMPO_WORDS.items() for w in ws}
+    negs = dict(TEMPO_NEGATIONS)
+    return _phrase_pattern(words), words, _phrase_pattern(negs), negs
+
+
+def _lookup(table: dict[str, str], match: str):
+    key = re.sub(r"[\s-]+", " ", match)
+    for cand in (match, key, key.replace(" ", "-"), key.replace(" ", "")):
+        if cand in table:
+            return table[cand]
+    for k, v in table.items():
+        if re.sub(r"[\s-]+", "", k) == re.sub(r"[\s-]+", "", match):
+            return v
+    return None
+
+
+def find_bpm(text: str) -> float | None:
+    """An explicit tempo in the prompt, 30-300 BPM, or ``None``."""
+    for m in _BPM_RE.finditer(text):
+        value = float(next(g for g in m.groups() if g))
+        if 30 <= value <= 300:
+            return value
+    return None
+
+
+def find_key(text: str) -> str | None:
+    """A key named in the prompt (``"in A minor"``), else ``None``; a key is never guessed."""
+    m = _KEY_RE.search(text)
+    if not m:
+        return None
+    acc = m.group(2).strip().lower()
+    acc = {"#": "#", "♯": "#", "sharp": "#", "b": "b", "♭": "b", "flat": "b"}.get(acc, "")
+    mode = "minor" if m.group(3).lower() in ("minor", "min", "m") else "major"
+    try:
+        return normalize_key(f"{m.group(1).upper()}{acc} {mode}")
+    except CodeplayError:
+        return None
+
+
+def find_tempo_words(text: str) -> str | None:
+    """The tempo bin stated in words (negations first: ``"not too fast"`` -> moderate)."""
+    word_re, words, neg_re, negs = _tempo_table()
+    t = normalise_text(text)
+    m = neg_re.search(t)
+    if m:
+        return _lookup(negs, m.group(0))
+    bins = [_lookup(words, m.group(0)) for m in word_re.finditer(t)]
+    bins = [b for b in bins if b]
+    if not bins:
+        return None
+    # "very fast" beats "fast"; otherwise the first stated
+    return "very_fast" if "very_fast" in bins else bins[0]
+
+
+def find_genres(text: str) -> tuple[tuple[str, ...], str | None]:
+    """Genres named in the prompt (order of appearance) and the tempo the first sub-style implies."""
+    pattern, table = _genre_table()
+    found: list[str] = []
+    hint = None
+    for m in pattern.finditer(normalise_text(text)):
+        entry = _lookup(table, m.group(0))
+        if entry is None:
+            continue
+        genre, h = entry
+        if genre not in found:
+            found.append(genre)
+            hint = hint or h
+    return tuple(found), hint
+
+
+def find_instruments(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(named, excluded)`` instrument families; ``"no drums"``/``"without piano"`` go to excluded."""
+    pattern, table = _instrument_table()
+    t = normalise_text(text)
+    for phrase in NOT_INSTRUMENTS:
+        t = t.replace(phrase, " " * len(phrase))
+    named: list[str] = []
+    excluded: list[str] = []
+    for m in pattern.finditer(t):
+        fam = _lookup(table, m.group(0))
+        if fam is None:
+            continue
+        before = t[max(0, m.start() - 24): m.start()]
+        negated = re.search(rf"\b{_NEGATORS}\s+(?:the\s+|any\s+|more\s+|real\s+)?(?:[a-z-]+\s+)?$", before)
+        after = t[m.end(): m.end() + 8]
+        if negated or after.startswith("less") or after.startswith("-free") or after.startswith(" free"):
+            if fam not in excluded:
+                excluded.append(fam)
+        elif fam not in named:
+            named.append(fam)
+    return tuple(f for f in named if f not in excluded), tuple(excluded)
+
+
+def detect_language(text: str) -> str:
+    """A rough guess: a script name, a Latin-script language from common words, or ``"English"``."""
+    for name, ranges in _SCRIPTS:
+        if re.search(f"[{ranges}]", text):
+            return name
+    words = _WORD_RE.findall(text.lower())
+    if not words:
+        return "English"
+    english = sum(w in _ENGLISH_HINTS for w in words)
+    best, best_n = "English", english
+    for lang, hints in _FOREIGN_HINTS.items():
+        n = sum(w in hints for w in words) - sum(w in _ENGLISH_HINTS for w in words if w in hints)
+        if n > best_n and n >= 2:
+            best, best_n = lang, n
+    return best
+
+
+def find_rules(text: str) -> RuleFindings:
+    """Everything the rule layer reads from one prompt."""
+    bpm = find_bpm(text)
+    genres, genre_tempo = find_genres(text)
+    named, excluded = find_instruments(text)
+    return RuleFindings(
+        bpm=bpm,
+        tempo_bin=tempo_bin(bpm) if bpm is not None else find_tempo_words(text),
+        genres=genres,
+        genre_tempo=genre_tempo,
+        instruments=named,
+        excluded_instruments=excluded,
+        key=find_key(text),
+        language=detect_language(text),
+    )
