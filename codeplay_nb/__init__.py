@@ -17,7 +17,7 @@ from .io import read_midi, write_midi
 from .music import Note, Piece, Tempo, TimeSignature, Track
 
 _LAZY = {
-    "compose": "codeplay_nb.compose",
+    "compose": "codeplay_nb.composer",
     "Song": "codeplay_nb.song",
     "classify": "codeplay_nb.text",
     "extend": "codeplay_nb.editing",

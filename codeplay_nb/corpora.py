@@ -60,14 +60,19 @@ def record_skip(skipped: Skipped | None, source: str, what: str, reason: str) ->
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """``data_dir``, else ``$CODEPLAY_DATA``, else ``../shared/data`` relative to the working directory."""
-    p = Path(data_dir or os.environ.get("CODEPLAY_DATA") or "../shared/data").expanduser()
-    if not p.is_dir():
-        raise CodeplayError(
-            f"data folder {p} not found; pass --data DIR or set CODEPLAY_DATA to the folder holding pop909/, "
-            "nottingham/ and vgmidi/"
-        )
-    return p
+    """``data_dir``, else ``$CODEPLAY_DATA``, else ``../shared/data`` relative to the working directory (or
+    to its parent, so notebooks run from ``notebooks/`` find it too)."""
+    if data_dir or os.environ.get("CODEPLAY_DATA"):
+        candidates = [Path(data_dir or os.environ["CODEPLAY_DATA"]).expanduser()]
+    else:
+        candidates = [Path("../shared/data"), Path("../../shared/data")]
+    for p in candidates:
+        if p.is_dir():
+            return p
+    raise CodeplayError(
+        f"data folder {candidates[0]} not found; pass --data DIR or set CODEPLAY_DATA to the folder holding "
+        "pop909/, nottingham/ and vgmidi/"
+    )
 
 
 def default_cache_dir() -> Path:
@@ -254,9 +259,10 @@ def shift_piece(piece: Piece, ticks: int) -> Piece:
     return Piece(tracks, piece.tpq, tempos, piece.time_signatures, keys, length=piece.length + ticks)
 
 
-def pop909_piece(song_dir: Path) -> tuple[Piece | None, str, list[tuple[float, float, str]]]:
+def pop909_piece(song_dir: Path) -> tuple[Piece | None, str, list[tuple[int, str]]]:
     """A POP909 song as a 4/4 piece aligned to its bars, with its audio key annotations as key signatures.
-    Returns ``(piece, reason_if_none, chords_in_seconds)``."""
+    Returns ``(piece, reason_if_none, chord_changes)`` where chord changes are ``(tick, Harte label)`` on
+    the returned piece's grid, snapped to the nearest beat."""
     mid = song_dir / f"{song_dir.name}.mid"
     piece, reason = load_piece(mid)
     if piece is None:
@@ -264,16 +270,16 @@ def pop909_piece(song_dir: Path) -> tuple[Piece | None, str, list[tuple[float, f
     chord_file = song_dir / "chord_midi.txt"
     chords = read_timed_labels(chord_file) if chord_file.exists() else []
     key_file = song_dir / "key_audio.txt"
-    keys = []
+    keys: list[KeySignature] = []
     if key_file.exists():
         for start, _, label in read_timed_labels(key_file):
             k = harte_key(label)
             if k and (not keys or keys[-1].key != k):
                 keys.append(KeySignature(0 if not keys else piece.tick_at_seconds(start), k))
     shift = pop909_downbeat_shift(piece, chords)
+    changes = [(round(piece.tick_at_seconds(s) / piece.tpq) * piece.tpq + shift, label) for s, _, label in chords]
     piece = Piece(piece.tracks, piece.tpq, piece.tempos, (TimeSignature(0, 4, 4),), tuple(keys), piece.length)
-    piece = shift_piece(piece, shift)
-    return piece, "", chords
+    return shift_piece(piece, shift), "", changes
 
 
 def pop909_song_dirs(data_dir: Path) -> list[Path]:

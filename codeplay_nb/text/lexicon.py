@@ -252,7 +252,7 @@ EMOTION_WORDS: dict[str, tuple[str, ...]] = {
         "carefree", "optimistic", "celebratory", "festive", "delighted", "elated", "euphoric", "ecstatic",
         "excited", "buoyant", "radiant", "hopeful", "glad", "thrilled", "positive", "joyous", "good vibes",
         "feel good", "overjoyed", "sunshine", "blissful", "summery", "lighthearted and happy", "smiley",
-        "exuberant", "jubilant", "chipper", "exciting", "fun and happy", "upbeat and happy",
+        "exuberant", "jubilant", "chipper", "exciting", "fun and happy", "upbeat and happy", "funky",
     ),
     "sad": (
         "sad", "melancholic", "melancholy", "sorrowful", "mournful", "heartbroken", "gloomy", "depressed",
@@ -298,7 +298,7 @@ EMOTION_WORDS: dict[str, tuple[str, ...]] = {
         "lighthearted", "jaunty", "zany", "comical", "fun", "bubbly", "teasing", "cartoonish", "giggly",
         "frisky", "sneaky", "wacky", "kooky", "childlike", "humorous", "bouncy and silly", "naughty", "spunky",
         "springy", "tongue-in-cheek", "clownish", "sprightly", "toy-like", "nutty", "dorky", "derpy",
-        "tiptoe", "perky", "light and fun", "funky",
+        "tiptoe", "perky", "light and fun",
     ),
 }
 
@@ -437,7 +437,7 @@ def nrc_emotion_words() -> dict[str, tuple[str, ...]]:
         if len(mapped) != 1 or not word.isalpha() or len(word) < 4:
             continue
         emotion = mapped.pop()
-        if emotion == "happy" and "negative" in tags or emotion != "happy" and "positive" in tags:
+        if (emotion == "happy" and "negative" in tags) or (emotion != "happy" and "positive" in tags):
             continue
         out[emotion].append(word)
     return {e: tuple(ws) for e, ws in out.items()}

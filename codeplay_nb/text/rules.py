@@ -35,16 +35,20 @@ _KEY_RE = re.compile(
 _NEGATORS = r"(?:no|not|without|minus|except|zero|skip|avoid|ditch|lose|drop|never|nothing but not|w/o)"
 _WORD_RE = re.compile(r"[a-z0-9&'+#-]+")
 
-_ENGLISH_HINTS = frozenset(
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_ENGLISH_HINTS = _words(
     "the a an and with for of to in on my me some something song music track piece tune that like make i want "
-    "is it be at by feel feeling please very really not no but or from this about".split()
+    "is it be at by feel feeling please very really not no but or from this about"
 )
 _FOREIGN_HINTS: dict[str, frozenset[str]] = {
-    "Spanish": frozenset("una uno canción cancion música musica para con de el la los las y muy triste alegre lento rápido que".split()),
-    "French": frozenset("une un chanson musique pour avec de le la les et très triste joyeux lent rapide calme dormir".split()),
-    "German": frozenset("ein eine lied musik für mit und der die das sehr traurig fröhlich langsam schnelle schnell ruhig".split()),
-    "Italian": frozenset("una canzone musica per con di il la e molto triste allegra lenta veloce d'amore romantica".split()),
-    "Portuguese": frozenset("uma canção música musica para com de e muito triste alegre lenta rápida relaxante estudar".split()),
+    "Spanish": _words("una uno canción cancion música musica para con de el la los las y muy triste alegre lento rápido que"),
+    "French": _words("une un chanson musique pour avec de le la les et très triste joyeux lent rapide calme dormir"),
+    "German": _words("ein eine lied musik für mit und der die das sehr traurig fröhlich langsam schnelle schnell ruhig"),
+    "Italian": _words("una canzone musica per con di il la e molto triste allegra lenta veloce d'amore romantica"),
+    "Portuguese": _words("uma canção música musica para com de e muito triste alegre lenta rápida relaxante estudar"),
 }
 _SCRIPTS: tuple[tuple[str, str], ...] = (
     ("Korean", "\uac00-\ud7af\u1100-\u11ff"), ("Japanese", "\u3040-\u30ff"), ("Chinese", "\u4e00-\u9fff"),
@@ -81,9 +85,9 @@ def _phrase_pattern(phrases) -> re.Pattern:
 
 # sub-style words too ambiguous for a rule alone ("a haunted house", "a trap in the dungeon"); the heads
 # still learn them in context
-_AMBIGUOUS_GENRE_WORDS = frozenset(
+_AMBIGUOUS_GENRE_WORDS = _words(
     "house trap drill swing march western jungle rave tropical arcade medieval opera ballet emo grime rap "
-    "prelude overture latin".split()
+    "prelude overture latin"
 )
 
 

@@ -10,12 +10,17 @@ The rules (issue 2, "Required quality"):
   by index; otherwise (miditok merges tracks that share a program) the notes of an original track are
   matched against all decoded tracks with the same instrument (program, or drums). ``track_matching``
   says which rule applied.
+* ``notes_grid_duplicates`` counts original notes that share track, pitch and grid onset with another
+  note (doubled notes in the file): a scheme that merges them loses exactly these.
 * a **tempo** is kept when the decoded piece has a tempo change within one grid step of it (the same
   bar/beat position) and within 1 % of its BPM; a **time signature** when the decoded piece has the same
   signature within one grid step. Changes at or after the end of the piece (no note sounds under them)
   are not counted and are reported as ``*_after_end``.
 
-Times are compared in quarter notes, so decoded pieces may use another ticks-per-quarter.
+Times are compared in quarter notes, so decoded pieces may use another ticks-per-quarter. Schemes that
+store clock time instead of beats (AMT: ``time_base == "seconds"``) have their decoded notes placed on the
+original tempo map through seconds before matching; their tempos and time signatures are compared as
+decoded (AMT stores none, so they count as lost).
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ import bisect
 import os
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from ..music import Note, Piece, Track
 from .base import STEPS_PER_QUARTER, Tokenizer
@@ -33,6 +38,8 @@ from .base import STEPS_PER_QUARTER, Tokenizer
 VELOCITY_TOLERANCE = 16
 TEMPO_TOLERANCE = 0.01
 SCHEMES = ("nnn", "mmm", "remi")
+SECONDS_SCHEMES = frozenset({"amt"})  # schemes whose decoded times are clock time, not beats
+NO_VELOCITY_SCHEMES = frozenset({"mmm", "amt"})  # fallback when a tokenizer has no ``keeps_velocity``
 
 
 def _rescale(piece: Piece, tpq: int) -> Piece:
@@ -42,7 +49,7 @@ def _rescale(piece: Piece, tpq: int) -> Piece:
     f = tpq / piece.tpq
 
     def r(x: int) -> int:
-        return int(round(x * f))
+        return round(x * f)
 
     tracks = tuple(
         Track(t.program, t.is_drum, t.name,
@@ -52,6 +59,22 @@ def _rescale(piece: Piece, tpq: int) -> Piece:
     tempos = tuple(type(tp)(r(tp.time), tp.qpm) for tp in piece.tempos)
     sigs = tuple(type(ts)(r(ts.time), ts.numerator, ts.denominator) for ts in piece.time_signatures)
     return Piece(tracks, tpq, tempos, sigs, (), length=r(piece.length))
+
+
+def _seconds_to_ticks(decoded: Piece, piece: Piece) -> Piece:
+    """Notes of ``decoded`` (whose ticks encode clock time, e.g. AMT's 10 ms steps) placed on ``piece``'s
+    tempo map: seconds in the decoded piece become ticks of the original."""
+    def tick(t: int) -> int:
+        return piece.tick_at_seconds(decoded.seconds(t))
+
+    tracks = []
+    for t in decoded.tracks:
+        notes = []
+        for n in t.notes:
+            s = tick(n.start)
+            notes.append(Note(n.pitch, n.velocity, s, max(1, tick(n.end) - s)))
+        tracks.append(Track(t.program, t.is_drum, t.name, tuple(notes)))
+    return Piece(tuple(tracks), piece.tpq, decoded.tempos, decoded.time_signatures, (), length=0)
 
 
 def _instrument(t: Track) -> tuple[int, bool]:
@@ -119,23 +142,32 @@ def roundtrip_fidelity(tokenizer: Tokenizer, piece: Piece, *, ids: Sequence[int]
     track) are included for :func:`write_failure`."""
     ids = tokenizer.encode(piece) if ids is None else ids
     decoded = tokenizer.decode(ids)
-    dec = _rescale(decoded, piece.tpq)
+    time_base = getattr(tokenizer, "time_base", "seconds" if tokenizer.name in SECONDS_SCHEMES else "beats")
+    if time_base == "seconds":
+        notes_dec = _seconds_to_ticks(decoded, piece)
+        dec = _rescale(decoded, piece.tpq).replace(tracks=notes_dec.tracks)
+    else:
+        dec = _rescale(decoded, piece.tpq)
     tol = piece.tpq // STEPS_PER_QUARTER
-    velocity = bool(getattr(tokenizer, "keeps_velocity", True))
+    velocity = bool(getattr(tokenizer, "keeps_velocity", tokenizer.name not in NO_VELOCITY_SCHEMES))
     rule, pools = _pair_tracks(piece, dec)
     missing: list[list[Note]] = []
-    for t, pool in zip(piece.tracks, pools):
+    for t, pool in zip(piece.tracks, pools, strict=False):
         missing.append(match_notes(t.notes, pool, tol, velocity))
     n_notes = piece.n_notes
     n_missing = sum(len(m) for m in missing)
     end = piece.length
-    tempos = [t for t in piece.tempos if t.time < end or t.time == 0]
-    sigs = [s for s in piece.time_signatures if s.time < end or s.time == 0]
+    tempos = [t for t in piece.tempos if t.time < end]
+    sigs = [s for s in piece.time_signatures if s.time < end]
     t_kept, t_total = _events_kept(tempos, dec.tempos, tol, lambda a, b: abs(b.qpm / a.qpm - 1) <= TEMPO_TOLERANCE)
     s_kept, s_total = _events_kept(
         sigs, dec.time_signatures, tol, lambda a, b: (a.numerator, a.denominator) == (b.numerator, b.denominator)
     )
     bars = piece.n_bars
+    grid_dupes = 0
+    for t in piece.tracks:
+        seen = {(n.pitch, round(n.start * STEPS_PER_QUARTER / piece.tpq)) for n in t.notes}
+        grid_dupes += len(t.notes) - len(seen)
     return {
         "scheme": tokenizer.name,
         "tokens": len(ids),
@@ -144,8 +176,10 @@ def roundtrip_fidelity(tokenizer: Tokenizer, piece: Piece, *, ids: Sequence[int]
         "notes": n_notes,
         "notes_kept": n_notes - n_missing,
         "notes_kept_frac": 1.0 if n_notes == 0 else (n_notes - n_missing) / n_notes,
+        "notes_grid_duplicates": grid_dupes,
         "velocity_checked": velocity,
         "track_matching": rule,
+        "time_base": time_base,
         "tempos": t_total,
         "tempos_kept": t_kept,
         "tempos_after_end": len(piece.tempos) - len(tempos),
@@ -171,7 +205,7 @@ def write_failure(piece: Piece, result: dict, folder: str | os.PathLike, name: s
     paths = [write_midi(piece, out / f"{name}_original.mid"),
              write_midi(result["decoded"], out / f"{name}_{scheme}_decoded.mid")]
     miss = piece.with_tracks([
-        Track(t.program, t.is_drum, f"MISSING {t.label}", tuple(m)) for t, m in zip(piece.tracks, result["missing"])
+        Track(t.program, t.is_drum, f"MISSING {t.label}", tuple(m)) for t, m in zip(piece.tracks, result["missing"], strict=False)
     ])
     paths.append(write_midi(miss, out / f"{name}_{scheme}_missing.mid"))
     return paths

@@ -24,8 +24,11 @@ Choices (documented, measured in the tokenizer notebook):
 * **Tempo and time signature**: MMM and Behrens' variant have none (fixed 4/4 at one tempo). So that round
   trips keep them, this implementation adds tokens in the *first track only* (no per-bar cost):
   ``TIME_SIG=n/d`` after ``BAR_START`` in bars where the signature changes (and bar 0), and ``TEMPO=q`` at
-  its time position among the events (a 1 % geometric grid from 20 to 400 BPM: within 0.5 %).
-  A bar cut short by a mid-bar time-signature change is written with the signature of its real length.
+  its time position among the events (a 1 % geometric grid from 5 to 500 BPM: within 0.5 %; VGMIDI
+  files hold 7 BPM fermatas).
+  A bar cut short by a mid-bar time-signature change is written with a signature of its real length that
+  differs from the next bar's (3 quarters before a 3/4 change become 6/8), so the decoded piece has one
+  extra time signature there but every original one at its place.
 * Same-pitch overlapping notes in a track are ambiguous in NOTE_ON/NOTE_OFF form (as in MIDI): a NOTE_OFF
   closes the oldest open note of that pitch (first in, first out).
 * ``FILL_IN``, ``FILL_START`` and ``FILL_END`` (Behrens' bar infilling) are in the vocabulary, unused by
@@ -37,7 +40,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict, deque
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..attributes import Attributes
 from ..music import Note, Piece, Tempo, TimeSignature, Track
@@ -48,26 +51,30 @@ DEFAULT_VELOCITY = 80
 MAX_DELTA_STEPS = 4 * STEPS_PER_QUARTER  # one 4/4 bar
 TS_NUMERATORS = tuple(range(1, 25))
 TS_DENOMINATORS = (1, 2, 4, 8, 16, 32)
-TEMPO_MIN_BPM, TEMPO_MAX_BPM, TEMPO_RATIO = 20.0, 400.0, 1.01
-N_TEMPOS = int(math.log(TEMPO_MAX_BPM / TEMPO_MIN_BPM) / math.log(TEMPO_RATIO)) + 1
-TEMPO_VALUES = tuple(round(TEMPO_MIN_BPM * TEMPO_RATIO**i, 2) for i in range(N_TEMPOS))
+TEMPO_MIN_BPM, TEMPO_MAX_BPM, TEMPO_RATIO, TEMPO_ANCHOR_BPM = 5.0, 500.0, 1.01, 120.0
+_K_MIN = math.ceil(math.log(TEMPO_MIN_BPM / TEMPO_ANCHOR_BPM) / math.log(TEMPO_RATIO))
+_K_MAX = math.floor(math.log(TEMPO_MAX_BPM / TEMPO_ANCHOR_BPM) / math.log(TEMPO_RATIO))
+# 1 % geometric steps through 120 BPM (exact there); about 463 values
+TEMPO_VALUES = tuple(round(TEMPO_ANCHOR_BPM * TEMPO_RATIO**k, 2) for k in range(_K_MIN, _K_MAX + 1))
+N_TEMPOS = len(TEMPO_VALUES)
 SPECIAL = ("PIECE_START", "TRACK_START", "TRACK_END", "BAR_START", "BAR_END", "FILL_IN", "FILL_START", "FILL_END")
 
 
 def tempo_index(qpm: float) -> int:
-    """Nearest tempo on the geometric grid (clamped to 20..400 BPM)."""
+    """Nearest tempo on the geometric grid (clamped to 5..500 BPM)."""
     q = min(max(qpm, TEMPO_MIN_BPM), TEMPO_MAX_BPM)
-    i = int(round(math.log(q / TEMPO_MIN_BPM) / math.log(TEMPO_RATIO)))
+    i = round(math.log(q / TEMPO_ANCHOR_BPM) / math.log(TEMPO_RATIO)) - _K_MIN
     return min(max(i, 0), N_TEMPOS - 1)
 
 
-def _ts_for_steps(steps: int, fallback: TimeSignature) -> tuple[int, int]:
-    """A time signature whose bar is ``steps`` long (for bars cut short by a signature change)."""
+def _ts_for_steps(steps: int, avoid: set[tuple[int, int]]) -> tuple[int, int] | None:
+    """A time signature whose bar is ``steps`` long and is not in ``avoid`` (for bars cut short by a
+    signature change)."""
     for den in TS_DENOMINATORS:
         num, rest = divmod(steps * den, 4 * STEPS_PER_QUARTER)
-        if rest == 0 and 1 <= num <= TS_NUMERATORS[-1]:
+        if rest == 0 and 1 <= num <= TS_NUMERATORS[-1] and (num, den) not in avoid:
             return num, den
-    return fallback.numerator, fallback.denominator
+    return None
 
 
 def _ts_steps(num: int, den: int) -> int:
@@ -106,13 +113,14 @@ class MMMTokenizer(Tokenizer):
         ticks = piece.bar_starts()
         steps = [round(t * STEPS_PER_QUARTER / q) for t in ticks]
         bars = []
-        for a, b, t in zip(steps, steps[1:], ticks):
+        for a, b, t in zip(steps, steps[1:], ticks, strict=False):
             if b <= a:
                 continue
             ts = piece.time_signature_at(t)
             sig = (ts.numerator, ts.denominator)
-            if _ts_steps(*sig) != b - a:
-                sig = _ts_for_steps(b - a, ts)
+            if _ts_steps(*sig) != b - a and b != steps[-1]:  # cut short by the next signature
+                nxt = piece.time_signature_at(ticks[steps.index(b)])
+                sig = _ts_for_steps(b - a, {sig, (nxt.numerator, nxt.denominator)}) or sig
             bars.append((a, b, sig))
         return bars
 
@@ -144,7 +152,8 @@ class MMMTokenizer(Tokenizer):
                 prev_sig = sig
         for tp in piece.tempos:
             s = round(tp.time * STEPS_PER_QUARTER / q)
-            if bars and s < bars[-1][1]:
+            if bars and tp.time < piece.length:
+                s = min(s, bars[-1][1] - 1)  # a change just before the end must not round past it
                 bi = bisect.bisect_right(starts, s) - 1
                 meta[bi].append((s, f"TEMPO={TEMPO_VALUES[tempo_index(tp.qpm)]:.2f}"))
 

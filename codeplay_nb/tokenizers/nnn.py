@@ -49,7 +49,7 @@ N_FUSED_DUR = 24  # VD_v_d: velocity bin and duration class in one token, for th
 TS_NUMERATORS = tuple(range(1, 33))
 TS_DENOMINATORS = (1, 2, 4, 8, 16, 32)
 DENSITY_EDGES = (1, 2, 4, 6, 8, 12, 16, 24)  # notes per bar: DENS_0 < 1 <= DENS_1 < 2 ...
-MIN_BPM, MAX_BPM = 10.0, 399.9
+MIN_BPM, MAX_BPM = 0.1, 399.9
 CONDUCTOR = "CONDUCTOR"
 
 SPECIAL = ("PAD", "BOS", "EOS", "HEADER_END", "TRACK", "TRACK_END", "BAR", "FILL", "FILL_START", "FILL_END")
@@ -112,6 +112,7 @@ def build_vocab() -> list[str]:
     v += [f"DUR_{c}" for c in range(N_DUR_CLASSES)]
     v += [f"VD_{b}_{c}" for b in range(N_VEL_BINS) for c in range(N_FUSED_DUR)]
     v += [f"PITCH_{p}" for p in range(128)]
+    v += ["TEMPO_C_0"]  # tempos under 10 BPM (appended last so earlier ids stay stable)
     return v
 
 
@@ -164,13 +165,14 @@ class NNNTokenizer(Tokenizer):
         ]
 
     # ------------------------------------------------------------------ encode
-    def quantise(self, piece: Piece, n_bars: int | None = None) -> tuple[list[int], list[list[_BarEvents]]]:
+    def quantise(self, piece: Piece, n_bars: int | None = None, *, keep_empty: bool = False
+                 ) -> tuple[list[int], list[list[_BarEvents]]]:
         """Bar grid (in steps) and each non-empty track's notes per bar on the 12-steps grid."""
         n_bars = piece.n_bars if n_bars is None else n_bars
         grid = self._bar_grid(piece, max(n_bars, 1))
         out: list[list[_BarEvents]] = []
         for tr in piece.tracks:
-            if not tr.notes:
+            if not tr.notes and not keep_empty:
                 continue
             bars = [_BarEvents() for _ in range(n_bars)]
             for n in tr.notes:
@@ -188,7 +190,7 @@ class NNNTokenizer(Tokenizer):
         """Tokens of one bar; ``state`` = [current vel bin, current dur class] carried across bars."""
         toks: list[str] = []
         pos = 0
-        notes = sorted(set(ev.notes))
+        notes = sorted(ev.notes)  # doubled notes (same pitch and onset) are kept, not merged
         i = 0
         while i < len(notes):
             p = notes[i][0]
@@ -249,7 +251,7 @@ class NNNTokenizer(Tokenizer):
                 has = True
         last_pos = [0] * n_bars
         for tp in piece.tempos[1:]:
-            s = self._steps(tp.time, piece.tpq)
+            s = min(self._steps(tp.time, piece.tpq), grid[-1] - 1)  # a change rounded onto the end stays in
             b = bisect.bisect_right(grid, s) - 1
             if not 0 <= b < n_bars:
                 continue
@@ -277,13 +279,16 @@ class NNNTokenizer(Tokenizer):
         fill: dict[int, set[int]] | None = None,
         n_bars: int | None = None,
         end: bool = True,
+        keep_empty: bool = False,
     ) -> list[str]:
-        """String tokens. ``track_order`` permutes the non-empty tracks; ``fill`` maps a track position
-        (in the output order) to the bars whose content goes to the end between FILL_START/FILL_END."""
+        """String tokens. ``track_order`` permutes the tracks; ``fill`` maps a track position (in the
+        output order) to the bars whose content goes to the end between FILL_START/FILL_END. With
+        ``end=False`` the fill blocks and EOS are left out (a prompt for infilling). Empty tracks are
+        dropped unless ``keep_empty`` (editing keeps them so track positions stay aligned)."""
         attributes = attributes or Attributes()
         n_bars = piece.n_bars if n_bars is None else n_bars
-        grid, bars = self.quantise(piece, n_bars)
-        tracks = [t for t in piece.tracks if t.notes]
+        grid, bars = self.quantise(piece, n_bars, keep_empty=keep_empty)
+        tracks = [t for t in piece.tracks if t.notes or keep_empty]
         order = list(range(len(tracks))) if track_order is None else list(track_order)
         fams = {family_of_program(tracks[i].program, tracks[i].is_drum) for i in order}
         ts0 = piece.time_signatures[0]
@@ -294,9 +299,9 @@ class NNNTokenizer(Tokenizer):
             t_toks, t_fills = self.track_tokens(tracks[i], bars[i], (fill or {}).get(pos, set()))
             toks += t_toks
             fills += t_fills
-        for f in fills:
-            toks += ["FILL_START", *f, "FILL_END"]
         if end:
+            for f in fills:
+                toks += ["FILL_START", *f, "FILL_END"]
             toks.append("EOS")
         return toks
 

@@ -17,7 +17,7 @@ are clamped.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..attributes import Attributes
 from ..io import piece_to_score, score_to_piece

@@ -1,0 +1,88 @@
+"""``codeplay dataset build|stats``: turn the corpora into training token arrays and summarise them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+
+from ..errors import CodeplayError
+
+DEFAULT_SOURCES = "pop909,nottingham,vgmidi,music21,mma,gm"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("dataset", help="build training token arrays from the corpora; show their stats")
+    sub = p.add_subparsers(dest="dataset_command", metavar="ACTION")
+    sub.required = True
+    b = sub.add_parser("build", help="encode corpora into DIR/{train,val}.bin + manifest.json")
+    b.add_argument("--sources", default=DEFAULT_SOURCES, help=f"comma-separated (default {DEFAULT_SOURCES})")
+    b.add_argument("--data", default=None, help="folder with pop909/, nottingham/, vgmidi/ "
+                   "(default $CODEPLAY_DATA or ../shared/data)")
+    b.add_argument("--out", required=True, help="output folder")
+    b.add_argument("--limit", type=int, default=None, help="at most N pieces per source")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--workers", type=int, default=1, help="encoding processes")
+    b.add_argument("--min-bars", type=int, default=4)
+    b.add_argument("--max-bars", type=int, default=8)
+    b.add_argument("--transpositions", type=int, default=1, help="extra random transpositions per window")
+    b.add_argument("--val-fraction", type=float, default=0.05)
+    b.add_argument("--scheme", default="nnn", help="token scheme (nnn)")
+    b.add_argument("-v", "--verbose", action="store_true", help="log every skipped file")
+    b.set_defaults(func=run_build)
+    s = sub.add_parser("stats", help="print the manifest summary of a built dataset")
+    s.add_argument("dir")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=run_stats)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from .. import dataset as ds
+    from ..corpora import iter_corpus, resolve_data_dir
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    if args.scheme != "nnn":
+        raise CodeplayError("only the nnn scheme has a training encoder; use --scheme nnn")
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()]
+    data_dir = resolve_data_dir(args.data) if any(s in ("pop909", "nottingham", "vgmidi", "mma")
+                                                  for s in sources) else args.data
+    encode_fn, vocab_size, eos_id = ds.default_encoder()
+    pad_id = getattr(getattr(encode_fn, "__self__", None), "pad_id", eos_id)
+    cfg = ds.BuildConfig(min_bars=args.min_bars, max_bars=args.max_bars, transpositions=args.transpositions,
+                      val_fraction=args.val_fraction, seed=args.seed, eos_id=eos_id, vocab_size=vocab_size)
+    skipped: list = []
+    t0 = time.perf_counter()
+    items = iter_corpus(sources, data_dir, limit=args.limit, skipped=skipped)
+    m = ds.build_dataset(items, args.out, encode_fn, cfg, workers=args.workers, skipped=skipped, sources=sources,
+                      extra={"scheme": args.scheme, "pad_id": pad_id, "data": str(data_dir)})
+    print(format_stats(m))
+    print(f"built {args.out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def format_stats(m: dict) -> str:
+    lines = [f"vocab {m['vocab_size']}  eos {m['eos_id']}  seed {m['seed']}  sources {', '.join(m['sources'])}"]
+    for s, d in m["splits"].items():
+        lines.append(f"{s:5s}: {d['examples']:7d} examples {d['tokens']:10d} tokens")
+    lines.append(f"{'source':12s} {'pieces':>7s} {'bars':>7s} {'train ex':>9s} {'val ex':>7s} {'tokens':>10s}")
+    for src, d in m["per_source"].items():
+        pieces = d.get("train_pieces", 0) + d.get("val_pieces", 0)
+        toks = d.get("train_tokens", 0) + d.get("val_tokens", 0)
+        lines.append(f"{src:12s} {pieces:7d} {d['bars']:7d} {d.get('train_examples', 0):9d} "
+                     f"{d.get('val_examples', 0):7d} {toks:10d}")
+    et = m["example_tokens"]
+    lines.append(f"tokens per example: mean {et['mean']:.0f}, p50 {et['p50']:.0f}, p95 {et['p95']:.0f}, max {et['max']}")
+    lines.append(f"skipped: {len(m['skipped'])}" + "".join(f"\n  {n:5d}  {r}" for r, n in m["skipped_by_reason"].items()))
+    return "\n".join(lines)
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    from ..dataset import read_manifest
+
+    m = read_manifest(args.dir)
+    if args.json:
+        print(json.dumps({k: v for k, v in m.items() if k != "skipped"}, indent=1))
+    else:
+        print(format_stats(m))
+    return 0

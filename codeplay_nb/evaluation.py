@@ -1,0 +1,507 @@
+"""Evaluate the music model: generated N-bar clips against real N-bar windows, and control accuracy.
+
+:func:`evaluate_model` composes clips for attribute sets (given, or drawn at random from the vocabulary),
+measures them with :mod:`codeplay_nb.metrics`, samples real windows of the same length from a folder of
+MIDI files, and returns a JSON-able report: mean ± std per metric for both, whether each generated mean lies
+within one real standard deviation, and the control accuracies (tempo bin, key, instruments, bar count)
+next to published figures. :func:`write_report` writes ``report.json``, a Plotly HTML page and the clips.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from .attributes import EMOTIONS, GENRES, KEYS, TEMPO_BIN_DEFAULT_BPM, TEMPO_BINS, Attributes
+from .errors import CodeplayError, MidiReadError
+from .instruments import FAMILY_NAMES
+from .metrics import (
+    QUALITY_METRICS,
+    bar_count,
+    bar_count_match,
+    compute_metrics,
+    crop_bars,
+    instrument_match,
+    key_match,
+    summarize,
+    tempo_bin_match,
+)
+from .music import Piece
+
+log = logging.getLogger(__name__)
+
+# Control accuracy reported by text2midi (Bhandari et al., AAAI 2025) on the MidiCaps test set, for
+# text2midi itself and for MuseCoco. MidiCaps has its own tempo bins; ours are attributes.TEMPO_BINS.
+PUBLISHED: dict[str, dict[str, float]] = {
+    "text2midi (MidiCaps)": {"tempo_bin": 0.397, "key": 0.336},
+    "MuseCoco (MidiCaps)": {"tempo_bin": 0.217, "key": 0.137},
+}
+CONTROLS: tuple[str, ...] = ("tempo_bin", "key", "instruments", "bar_count")
+REPORT_KEYS: tuple[str, ...] = (
+    "config", "timing", "metrics", "control_accuracy", "published", "attribute_sets", "clips",
+    "real_windows", "skipped_files",
+)
+MIDI_SUFFIXES = (".mid", ".midi", ".smf")
+
+ComposeFn = Callable[..., object]
+
+
+# ------------------------------------------------------------------ attribute sets
+_FIELD_ALIASES = {
+    "genre": "genre", "emotion": "emotion", "mood": "emotion", "tempo": "tempo", "bpm": "tempo",
+    "key": "key", "instruments": "instruments", "instrument": "instruments",
+    "time_signature": "time_signature", "timesig": "time_signature", "meter": "time_signature",
+}
+
+
+def parse_attribute_set(text: str) -> dict:
+    """Parse ``"genre=pop,emotion=sad,tempo=fast,key=A minor,instruments=piano+bass+drums"`` into
+    keyword arguments for ``compose``. ``tempo`` is a BPM number or a tempo bin (then the bin's default
+    BPM is requested); instruments are separated by ``+``, ``;`` or commas; ``time_signature`` is ``3/4``.
+    Values are checked against the attribute vocabulary."""
+    fields: dict[str, str] = {}
+    last = None
+    for part in text.split(","):
+        if "=" in part:
+            name, value = part.split("=", 1)
+            key = _FIELD_ALIASES.get(name.strip().lower().replace("-", "_"))
+            if key is None:
+                raise CodeplayError(
+                    f"unknown attribute {name.strip()!r} in {text!r}; use genre, emotion, tempo, key, "
+                    "instruments or time_signature"
+                )
+            fields[key] = value.strip()
+            last = key
+        elif part.strip():
+            if last is None:
+                raise CodeplayError(f"cannot read {text!r}: write attributes like 'genre=pop,emotion=sad'")
+            fields[last] += "," + part.strip()
+    request: dict = {}
+    if fields.get("tempo"):
+        t = fields["tempo"].strip().lower().replace(" ", "_").replace("-", "_")
+        try:
+            request["tempo"] = float(t.removesuffix("bpm").strip("_"))
+        except ValueError:
+            if t not in TEMPO_BINS:
+                raise CodeplayError(
+                    f"unknown tempo {fields['tempo']!r}: give a BPM number or one of {', '.join(TEMPO_BINS)}"
+                ) from None
+            request["tempo"] = TEMPO_BIN_DEFAULT_BPM[t]
+    time_sig = None
+    if fields.get("time_signature"):
+        try:
+            num, den = (int(x) for x in fields["time_signature"].split("/"))
+        except ValueError:
+            raise CodeplayError(f"time signature {fields['time_signature']!r}: write it like 3/4") from None
+        time_sig = (num, den)
+    instruments = [x for x in fields.get("instruments", "").replace("+", ",").replace(";", ",").split(",") if x.strip()]
+    attrs = Attributes(
+        genre=fields.get("genre") or None,
+        emotion=fields.get("emotion") or None,
+        bpm=request.get("tempo"),
+        key=fields.get("key") or None,
+        time_signature=time_sig,
+        instruments=tuple(instruments),
+    )
+    for name in ("genre", "emotion", "key", "time_signature"):
+        if getattr(attrs, name) is not None:
+            request[name] = getattr(attrs, name)
+    if attrs.instruments:
+        request["instruments"] = list(attrs.instruments)
+    return request
+
+
+def random_attribute_sets(n: int, seed: int = 0) -> list[dict]:
+    """``n`` requests drawn (seeded) from the vocabulary: a genre, an emotion, a tempo bin (its default
+    BPM), a key and 1-3 instrument families."""
+    rng = random.Random(seed)
+    sets = []
+    for _ in range(n):
+        sets.append({
+            "genre": rng.choice(GENRES),
+            "emotion": rng.choice(EMOTIONS),
+            "tempo": TEMPO_BIN_DEFAULT_BPM[rng.choice(TEMPO_BINS)],
+            "key": rng.choice(KEYS),
+            "instruments": rng.sample(FAMILY_NAMES, rng.choice((1, 2, 3))),
+        })
+    return sets
+
+
+def control_checks(piece: Piece, request: dict, bars: int) -> dict[str, bool | None]:
+    """Whether the piece honours each requested control (``None``: not requested)."""
+    return {
+        "tempo_bin": tempo_bin_match(piece, request["tempo"]) if request.get("tempo") is not None else None,
+        "key": key_match(piece, request["key"]) if request.get("key") else None,
+        "instruments": instrument_match(piece, request["instruments"]) if request.get("instruments") else None,
+        "bar_count": bar_count_match(piece, bars),
+    }
+
+
+def control_accuracy(checks: Iterable[dict[str, bool | None]]) -> dict[str, dict]:
+    """``{control: {"correct", "total", "accuracy"}}`` over the checks that were requested."""
+    checks = list(checks)
+    out = {}
+    for name in CONTROLS:
+        vals = [c[name] for c in checks if c.get(name) is not None]
+        correct = sum(bool(v) for v in vals)
+        out[name] = {"correct": correct, "total": len(vals), "accuracy": correct / len(vals) if vals else None}
+    return out
+
+
+# ------------------------------------------------------------------ real windows
+def find_midi_files(root: str | os.PathLike) -> list[Path]:
+    """MIDI files (``.mid``, ``.midi``, any case) anywhere under ``root``, sorted."""
+    root = Path(root)
+    if not root.is_dir():
+        raise CodeplayError(f"{root} is not a folder of MIDI files")
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
+
+
+def sample_real_windows(
+    root: str | os.PathLike, n: int, *, bars: int = 4, seed: int = 0, per_file: int = 4
+) -> tuple[list[dict], list[dict]]:
+    """Up to ``n`` random ``bars``-bar windows holding at least one note, at most ``per_file`` from each
+    file, files visited in a seeded random order. Returns ``(windows, skipped)``: each window is
+    ``{"file", "first_bar" (1-based), "piece"}``; each skipped file ``{"file", "reason"}`` (also logged)."""
+    files = find_midi_files(root)
+    if not files:
+        raise CodeplayError(f"no MIDI files (*.mid, *.midi) under {root}")
+    rng = random.Random(seed)
+    rng.shuffle(files)
+    found: list[dict] = []
+    skipped: list[dict] = []
+
+    def skip(path: Path, reason: str) -> None:
+        log.warning("skipping %s: %s", path, reason)
+        skipped.append({"file": str(path), "reason": reason})
+
+    for path in files:
+        if len(found) >= n:
+            break
+        try:
+            piece = read_piece(path)
+            starts = list(range(0, bar_count(piece) - bars + 1, bars))
+            rng.shuffle(starts)
+            taken = 0
+            for first in starts:
+                if taken >= per_file or len(found) >= n:
+                    break
+                window = crop_bars(piece, first, first + bars - 1)
+                if window.n_notes:
+                    found.append({"file": str(path.relative_to(root)), "first_bar": first + 1, "piece": window})
+                    taken += 1
+        except MidiReadError as exc:
+            skip(path, str(exc))
+            continue
+        except Exception as exc:  # a file the reader accepted but the bar arithmetic cannot use
+            skip(path, f"{type(exc).__name__}: {exc}")
+            continue
+        if not taken:
+            skip(path, f"no {bars}-bar window with notes")
+    return found, skipped
+
+
+def read_piece(path: Path) -> Piece:
+    from .io import read_midi
+
+    return read_midi(path)
+
+
+# ------------------------------------------------------------------ generation
+def _default_compose() -> ComposeFn:
+    import codeplay_nb
+
+    fn = codeplay_nb.compose
+    return fn if callable(fn) else fn.compose  # the submodule can shadow the lazy function attribute
+
+
+def _load_model(path_or_model):
+    if path_or_model is not None and not isinstance(path_or_model, (str, os.PathLike)):
+        return path_or_model  # already a model
+    try:
+        from .model import load_model
+    except ImportError:  # the package may not re-export it
+        from .model.checkpoint import load_model
+    return load_model(path_or_model)
+
+
+def generate_clips(
+    requests: Sequence[dict],
+    per_request: int,
+    *,
+    compose_fn: ComposeFn,
+    model=None,
+    bars: int = 4,
+    seed: int = 0,
+    temperature: float = 1.0,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> list[dict]:
+    """Compose ``per_request`` clips for each request (seeds ``seed``, ``seed + 1``, ...). Each clip record
+    holds the request, the seed, the composed piece, its metrics (on its first ``bars`` bars, cut like a
+    real window), the control checks and the seconds it took."""
+    clips = []
+    total = len(requests) * per_request
+    for set_index, request in enumerate(requests):
+        for _ in range(per_request):
+            clip_seed = seed + len(clips)
+            t0 = time.perf_counter()
+            song = compose_fn(bars=bars, seed=clip_seed, temperature=temperature, model=model, **request)
+            secs = time.perf_counter() - t0
+            piece = song.piece
+            clips.append({
+                "set": set_index,
+                "request": request,
+                "seed": clip_seed,
+                "seconds": secs,
+                "piece": piece,
+                "metrics": compute_metrics(crop_bars(piece, 0, bars - 1)),
+                "controls": control_checks(piece, request, bars),
+            })
+            if progress is not None:
+                progress(len(clips), total, secs)
+    return clips
+
+
+# ------------------------------------------------------------------ the evaluation
+def histogram_overlap(a: Sequence[float], b: Sequence[float], bins: int = 20) -> float | None:
+    """Overlapping area of two distributions: the intersection of their normalised histograms on
+    ``bins`` equal bins spanning both (1.0 = same histogram, 0.0 = disjoint; Yang & Lerch 2020 use the
+    same idea with kernel density estimates)."""
+    import numpy as np
+
+    a = np.asarray([x for x in a if x is not None], dtype=float)
+    b = np.asarray([x for x in b if x is not None], dtype=float)
+    if not len(a) or not len(b):
+        return None
+    lo, hi = float(min(a.min(), b.min())), float(max(a.max(), b.max()))
+    if hi <= lo:
+        return 1.0
+    ha, _ = np.histogram(a, bins=bins, range=(lo, hi))
+    hb, _ = np.histogram(b, bins=bins, range=(lo, hi))
+    return float(np.minimum(ha / len(a), hb / len(b)).sum())
+
+
+def compare_metrics(generated: Sequence[dict], real: Sequence[dict]) -> dict[str, dict]:
+    """Per quality metric: mean ± std of generated and real values; ``within_real_std``: whether the
+    generated mean lies within one real standard deviation of the real mean (a lenient test: real corpora
+    as different as Nottingham and POP909 pass it on every metric); ``overlap``: :func:`histogram_overlap`
+    of the two distributions (the stricter figure)."""
+    out = {}
+    for name in QUALITY_METRICS:
+        gv, rv = [m[name] for m in generated], [m[name] for m in real]
+        g, r = summarize(gv), summarize(rv)
+        within = None
+        if g["mean"] is not None and r["mean"] is not None:
+            within = abs(g["mean"] - r["mean"]) <= r["std"] + 1e-12
+        out[name] = {"generated": g, "real": r, "within_real_std": within, "overlap": histogram_overlap(gv, rv)}
+    return out
+
+
+def evaluate_model(
+    real_dir: str | os.PathLike,
+    *,
+    n: int = 50,
+    attribute_sets: Sequence[dict | str] | None = None,
+    model=None,
+    compose_fn: ComposeFn | None = None,
+    bars: int = 4,
+    seed: int = 0,
+    n_real: int = 200,
+    per_file: int = 4,
+    temperature: float = 1.0,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> dict:
+    """The whole evaluation as a JSON-able report (keys :data:`REPORT_KEYS`; clip and window records also
+    carry their ``piece`` for :func:`write_report`, which drops them from the JSON).
+
+    With ``attribute_sets`` (dicts of compose arguments, or strings for :func:`parse_attribute_set`),
+    ``n`` clips are composed for each set; without, ``n`` sets are drawn with :func:`random_attribute_sets`
+    and one clip is composed for each. ``compose_fn`` defaults to :func:`codeplay_nb.compose` with the
+    model ``codeplay_nb.model.load_model(model)``; any function with the same signature that returns an
+    object with a ``piece`` works (tests use one).
+    """
+    if n < 1 or bars < 1 or n_real < 1:
+        raise CodeplayError("--n, --bars and --n-real must be at least 1")
+    t_start = time.perf_counter()
+    if attribute_sets:
+        requests = [parse_attribute_set(a) if isinstance(a, str) else dict(a) for a in attribute_sets]
+        per_request, drawn = n, False
+    else:
+        requests, per_request, drawn = random_attribute_sets(n, seed), 1, True
+    model_name = None if model is None or not isinstance(model, (str, os.PathLike)) else str(model)
+    if compose_fn is None:
+        compose_fn = _default_compose()
+        model = _load_model(model)
+    real, skipped = sample_real_windows(real_dir, n_real, bars=bars, seed=seed, per_file=per_file)
+    if not real:
+        raise CodeplayError(f"no {bars}-bar windows with notes in the MIDI files under {real_dir}")
+    for w in real:
+        w["metrics"] = compute_metrics(w["piece"])
+    t_gen = time.perf_counter()
+    clips = generate_clips(
+        requests, per_request, compose_fn=compose_fn, model=model, bars=bars, seed=seed,
+        temperature=temperature, progress=progress,
+    )
+    compose_secs = [c["seconds"] for c in clips]
+    return {
+        "config": {
+            "real_dir": str(real_dir), "n": n, "bars": bars, "seed": seed, "n_real": n_real,
+            "per_file": per_file, "temperature": temperature, "model": model_name,
+            "attribute_sets": "random" if drawn else "given", "n_generated": len(clips), "n_real_windows": len(real),
+        },
+        "timing": {
+            "total_seconds": time.perf_counter() - t_start,
+            "generation_seconds": time.perf_counter() - t_gen,
+            "compose_seconds_median": statistics.median(compose_secs),
+            "compose_seconds_max": max(compose_secs),
+        },
+        "metrics": compare_metrics([c["metrics"] for c in clips], [w["metrics"] for w in real]),
+        "control_accuracy": control_accuracy(c["controls"] for c in clips),
+        "published": PUBLISHED,
+        "attribute_sets": requests,
+        "clips": clips,
+        "real_windows": real,
+        "skipped_files": skipped,
+    }
+
+
+# ------------------------------------------------------------------ output
+def _pct(acc: float | None) -> str:
+    return "-" if acc is None else f"{100 * acc:.1f}%"
+
+
+def _ms(s: dict) -> str:
+    return "-" if s["mean"] is None else f"{s['mean']:.3f} ± {s['std']:.3f}"
+
+
+def format_report(report: dict) -> str:
+    """The metric table and the control accuracies as plain text."""
+    cfg = report["config"]
+    lines = [
+        f"{cfg['n_generated']} generated {cfg['bars']}-bar clips vs {cfg['n_real_windows']} real "
+        f"{cfg['bars']}-bar windows from {cfg['real_dir']}",
+        "",
+        f"{'metric':<22}{'generated':>20}{'real':>20}  within 1 real std  overlap",
+    ]
+    for name, row in report["metrics"].items():
+        within = {True: "yes", False: "no", None: "-"}[row["within_real_std"]]
+        overlap = "-" if row["overlap"] is None else f"{row['overlap']:.2f}"
+        lines.append(f"{name:<22}{_ms(row['generated']):>20}{_ms(row['real']):>20}  {within:<17}  {overlap:>7}")
+    names = list(report["published"])
+    lines += ["", f"{'control accuracy':<18}{'this model':>18}" + "".join(f"{p:>24}" for p in names)]
+    for name, acc in report["control_accuracy"].items():
+        ours = f"{acc['correct']}/{acc['total']} = {_pct(acc['accuracy'])}" if acc["total"] else "-"
+        pub = "".join(f"{_pct(report['published'][p].get(name)):>24}" for p in names)
+        lines.append(f"{name:<18}{ours:>18}{pub}")
+    t = report["timing"]
+    lines += [
+        "",
+        f"time: {t['total_seconds']:.1f} s in all, median {t['compose_seconds_median']:.2f} s per clip",
+    ]
+    if report["skipped_files"]:
+        lines.append(f"skipped {len(report['skipped_files'])} unreadable or empty MIDI files (see report.json)")
+    return "\n".join(lines)
+
+
+def report_json(report: dict) -> dict:
+    """The report without the pieces (what ``report.json`` holds)."""
+    out = dict(report)
+    out["clips"] = [{k: v for k, v in c.items() if k != "piece"} for c in report["clips"]]
+    out["real_windows"] = [{k: v for k, v in w.items() if k != "piece"} for w in report["real_windows"]]
+    return out
+
+
+def report_html(report: dict) -> str:
+    """A self-contained HTML page (plotly.js inlined): the tables and the metric distributions."""
+    import html
+
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    names = list(QUALITY_METRICS)
+    cols = 3
+    rows = (len(names) + 1 + cols - 1) // cols
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[*names, "control accuracy"])
+    for i, name in enumerate(names):
+        r, c = i // cols + 1, i % cols + 1
+        for label, values, color in (
+            ("generated", [x["metrics"][name] for x in report["clips"]], "#d62728"),
+            ("real", [x["metrics"][name] for x in report["real_windows"]], "#1f77b4"),
+        ):
+            fig.add_trace(
+                go.Histogram(x=values, name=label, histnorm="probability", opacity=0.6, marker_color=color,
+                             legendgroup=label, showlegend=i == 0),
+                row=r, col=c,
+            )
+    r, c = len(names) // cols + 1, len(names) % cols + 1
+    controls = list(report["control_accuracy"])
+    series = [("this model", {k: v["accuracy"] for k, v in report["control_accuracy"].items()}, "#d62728")]
+    series += list(zip(report["published"], report["published"].values(), ("#7f7f7f", "#bcbd22"), strict=False))
+    width = 0.8 / len(series)  # side-by-side bars by hand: barmode is "overlay" for the histograms
+    for k, (label, figs, color) in enumerate(series):
+        fig.add_trace(go.Bar(x=[i - 0.4 + width * (k + 0.5) for i in range(len(controls))],
+                             y=[figs.get(c) for c in controls], width=width, name=label, marker_color=color),
+                      row=r, col=c)
+    fig.update_xaxes(tickvals=list(range(len(controls))), ticktext=controls, row=r, col=c)
+    fig.update_layout(barmode="overlay", height=320 * rows, title="codeplay eval: generated vs real")
+    fig.update_layout({f"yaxis{len(names) + 1}": {"range": [0, 1]}})
+    table = html.escape(format_report(report))
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>codeplay eval</title></head><body>"
+        f"<h1>codeplay eval</h1><pre>{table}</pre>"
+        f"{fig.to_html(full_html=False, include_plotlyjs=True)}</body></html>"
+    )
+
+
+def write_report(report: dict, out_dir: str | os.PathLike, *, clips: bool = True) -> dict[str, Path]:
+    """Write ``report.json``, ``report.html`` and (``clips=True``) the generated clips as
+    ``clips/clip_NNN.mid`` into ``out_dir`` (created). Returns the paths written."""
+    from .io import write_midi
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "report.json", "html": out / "report.html"}
+    paths["json"].write_text(json.dumps(report_json(report), indent=2, default=_jsonable))
+    paths["html"].write_text(report_html(report), encoding="utf-8")
+    if clips:
+        folder = out / "clips"
+        folder.mkdir(exist_ok=True)
+        for i, c in enumerate(report["clips"], 1):
+            write_midi(c["piece"], folder / f"clip_{i:03d}.mid")
+        paths["clips"] = folder
+    return paths
+
+
+def _jsonable(obj):
+    if isinstance(obj, (tuple, set)):
+        return list(obj)
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    return str(obj)
+
+
+def evaluate_prompts_file(path: str | os.PathLike):
+    """Accuracy of the text classifier on a labelled prompt file (delegates to
+    :func:`codeplay_nb.text.evaluate_prompts`)."""
+    if not Path(path).is_file():
+        raise CodeplayError(f"prompt file not found: {path} (columns: prompt, genre, emotion, tempo, instruments)")
+    from .text import evaluate_prompts
+
+    result = evaluate_prompts(path)
+    if isinstance(result, dict):  # NaN (no labels for a head) -> None, so the JSON stays valid
+        result = {k: None if isinstance(v, float) and v != v else v for k, v in result.items()}
+    return result
+
+
+__all__ = [
+    "CONTROLS", "PUBLISHED", "REPORT_KEYS", "compare_metrics", "control_accuracy", "control_checks",
+    "evaluate_model", "evaluate_prompts_file", "find_midi_files", "format_report", "generate_clips",
+    "histogram_overlap", "parse_attribute_set", "random_attribute_sets", "report_html", "report_json",
+    "sample_real_windows", "write_report",
+]

@@ -1,0 +1,193 @@
+"""Generation on bar windows: the one mechanism behind compose, extend, infill and track regeneration.
+
+A *window* is a short piece (a few bars, the tracks that fit the model's context). Three tasks:
+
+* ``new_tracks``: generate whole tracks with given instruments after a header (and after context tracks);
+* ``fill``: regenerate chosen (track, bar) cells, with everything else in the window as context (the
+  MMM "BarFill" objective the model is trained with; extension is infilling empty bars at the end).
+
+Every task runs under the NNN grammar constraint, so the result always has the requested bars and
+instruments.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from .attributes import PITCH_CLASSES, Attributes, pitch_class
+from .instruments import family_of_program
+from .model.checkpoint import MusicModel
+from .model.config import SamplingConfig
+from .model.grammar import NNNConstraint
+from .model.sample import sample
+from .music import Piece, Track
+from .tokenizers.base import STEPS_PER_QUARTER
+
+MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
+MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10)
+OUT_OF_KEY_PENALTY = 2.0  # logits subtracted from pitches outside the requested key's scale
+
+
+@dataclass(frozen=True)
+class InstrumentSpec:
+    program: int
+    is_drum: bool = False
+
+    @property
+    def family(self) -> str:
+        return family_of_program(self.program, self.is_drum)
+
+
+def key_pitch_bias(key: str | None):
+    """Additive logits over the 128 pitches that favour the scale of ``key`` (None: no bias)."""
+    if not key:
+        return None
+    import torch
+
+    tonic, mode = key.split()
+    root = pitch_class(tonic)
+    steps = MINOR_STEPS if mode == "minor" else MAJOR_STEPS
+    in_scale = {(root + s) % 12 for s in steps}
+    bias = torch.full((128,), -OUT_OF_KEY_PENALTY)
+    for p in range(128):
+        if p % 12 in in_scale:
+            bias[p] = 0.0
+    if mode == "minor":  # the raised leading tone of harmonic minor is idiomatic
+        lead = (root + 11) % 12
+        for p in range(lead, 128, 12):
+            bias[p] = -0.5
+    return bias
+
+
+def bar_steps_of(window: Piece, n_bars: int) -> list[int]:
+    starts = window.bar_starts(until=window.bar_span(0, n_bars - 1)[1])[: n_bars + 1]
+    return [round((b - a) * STEPS_PER_QUARTER / window.tpq) for a, b in zip(starts, starts[1:])]
+
+
+def _run(mm: MusicModel, prompt: list[str], constraint: NNNConstraint, sampling: SamplingConfig, seed: int,
+         on_token: Callable[[int], None] | None) -> list[str]:
+    tok = mm.tokenizer
+    ids = tok.ids(prompt)
+    out = sample(mm.model, ids, constraint, temperature=sampling.temperature, top_k=sampling.top_k,
+                 top_p=sampling.top_p, seed=seed, on_token=on_token)
+    return prompt + tok.tokens(out)
+
+
+def generate_new_tracks(
+    mm: MusicModel,
+    *,
+    n_bars: int,
+    specs: Sequence[InstrumentSpec],
+    attributes: Attributes,
+    bpm: float,
+    time_signature: tuple[int, int],
+    context: Piece | None = None,
+    seed: int = 0,
+    sampling: SamplingConfig | None = None,
+    on_token: Callable[[int], None] | None = None,
+) -> Piece:
+    """Generate ``specs`` tracks over ``n_bars`` bars. With ``context`` (a window of the same bars), its
+    tracks come first in the prompt and the new tracks are generated to fit them; the result holds the
+    context tracks followed by the new ones."""
+    tok = mm.tokenizer
+    sampling = sampling or SamplingConfig()
+    if context is None:
+        context = Piece(tracks=(), tpq=480).replace(
+            tempos=(_tempo(bpm),), time_signatures=(_ts(time_signature),),
+            length=_bars_ticks(time_signature, 480, n_bars))
+    fams = {family_of_program(t.program, t.is_drum) for t in context.tracks} | {s.family for s in specs}
+    prompt = tok.encode_tokens(context, attributes, n_bars=n_bars, end=False, keep_empty=True)
+    # rebuild the header with every family that will be present
+    head_end = prompt.index("HEADER_END")
+    header = tok.header_tokens(attributes, n_bars, fams, context.tempos[0].qpm,
+                               (context.time_signatures[0].numerator, context.time_signatures[0].denominator))
+    prompt = header + prompt[head_end + 1:]
+    constraint = NNNConstraint(
+        tok, programs=[(s.program, s.is_drum) for s in specs], bar_steps=bar_steps_of(context, n_bars),
+        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key),
+    )
+    toks = _run(mm, prompt, constraint, sampling, seed, on_token)
+    return _with_source_timing(tok.decode_tokens(toks), context)
+
+
+def generate_fill(
+    mm: MusicModel,
+    window: Piece,
+    cells: dict[int, set[int]],
+    *,
+    attributes: Attributes,
+    seed: int = 0,
+    sampling: SamplingConfig | None = None,
+    on_token: Callable[[int], None] | None = None,
+) -> Piece:
+    """Regenerate the bars ``cells[track_index]`` (0-based, window-relative) of ``window``. Returns the
+    window with those cells replaced (all tracks kept, in order, at the window's tpq)."""
+    tok = mm.tokenizer
+    sampling = sampling or SamplingConfig()
+    n_bars = window.n_bars
+    prompt = tok.encode_tokens(window, attributes, n_bars=n_bars, fill=cells, end=False, keep_empty=True)
+    steps = bar_steps_of(window, n_bars)
+    fill_steps: list[int] = []
+    fill_drum: list[bool] = []
+    for ti in sorted(cells):
+        for b in sorted(cells[ti]):
+            fill_steps.append(steps[b])
+            fill_drum.append(window.tracks[ti].is_drum)
+    if not fill_steps:
+        return window
+    has_context = window.n_notes > 0
+    constraint = NNNConstraint(
+        tok, fill_steps=fill_steps, fill_drum=fill_drum, require_notes=has_context,
+        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key),
+    )
+    toks = _run(mm, prompt, constraint, sampling, seed, on_token)
+    return _with_source_timing(tok.decode_tokens(toks), window)
+
+
+def _with_source_timing(decoded: Piece, source: Piece) -> Piece:
+    """Put a decoded window (480 tpq) back on the source window's tpq, tempo map and meters."""
+    if decoded.tpq == source.tpq:
+        scale = None
+    else:
+        scale = source.tpq / decoded.tpq
+    tracks = []
+    for t in decoded.tracks:
+        if scale is None:
+            tracks.append(t)
+            continue
+        from .music import Note
+
+        notes = tuple(Note(n.pitch, n.velocity, int(round(n.start * scale)), max(1, int(round(n.duration * scale))))
+                      for n in t.notes)
+        tracks.append(Track(t.program, t.is_drum, t.name, notes))
+    for i, t in enumerate(tracks):
+        if i < len(source.tracks):
+            src = source.tracks[i]
+            tracks[i] = Track(src.program, src.is_drum, src.name, t.notes, src.controls, src.pitch_bends)
+    return source.replace(tracks=tuple(tracks), length=max(source.length, 0))
+
+
+def _tempo(bpm: float):
+    from .music import Tempo
+
+    return Tempo(0, float(bpm))
+
+
+def _ts(ts: tuple[int, int]):
+    from .music import TimeSignature
+
+    return TimeSignature(0, ts[0], ts[1])
+
+
+def _bars_ticks(ts: tuple[int, int], tpq: int, n_bars: int) -> int:
+    return n_bars * ts[0] * tpq * 4 // ts[1]
+
+
+def new_seed(seed: int | None) -> int:
+    """The seed to use: the given one, or a fresh random one (recorded so results can be reproduced)."""
+    return int(seed) if seed is not None else random.SystemRandom().randrange(2**31)
+
+
+__all__ = ["PITCH_CLASSES", "InstrumentSpec", "generate_fill", "generate_new_tracks", "key_pitch_bias", "new_seed"]

@@ -1,0 +1,246 @@
+"""The NNN grammar as a sampling constraint: at every step, which tokens are legal.
+
+Used while sampling (a mask over the logits, anticipation's ``safe_logits`` idea) so every output decodes to
+a valid piece with exactly the requested bars and instruments, every requested instrument holding notes.
+Two tasks: ``tracks`` (generate whole tracks with forced programs after a prompt) and ``fills`` (generate
+the FILL_START..FILL_END blocks for the FILL placeholders in the prompt).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from ..tokenizers.nnn import MAX_SHIFT_STEPS, N_DUR_CLASSES, N_FUSED_DUR, N_VEL_BINS, NNNTokenizer
+
+DRUM_PITCHES = range(27, 88)
+
+
+def _prog_token(program: int, is_drum: bool) -> str:
+    return "PROG_DRUMS" if is_drum else f"PROG_{program}"
+
+
+@dataclass
+class GrammarState:
+    """Mutable state while generating."""
+
+    phase: str = "expect_track"  # expect_track, expect_prog, expect_dens, expect_bar, in_bar, expect_fill, done
+    track_idx: int = 0
+    fill_idx: int = 0
+    bars_done: int = 0
+    pos: int = 0
+    vel_set: bool = False
+    dur_set: bool = False
+    notes_in_track: int = 0
+    notes_in_fills: int = 0
+    tokens_in_bar: int = 0
+    history: list[int] = field(default_factory=list)
+
+
+class NNNConstraint:
+    """Grammar constraint for one generation task.
+
+    ``programs``: ``[(program, is_drum), ...]`` for the tracks to generate (``tracks`` task), each forced in
+    order; ``bar_steps``: length of every bar in grid steps; ``fill_steps``: bar length of each FILL
+    placeholder in prompt order (``fills`` task); ``pitch_bias``: optional additive logits over the 128
+    pitches of pitched tracks (key control).
+    """
+
+    def __init__(
+        self,
+        tokenizer: NNNTokenizer,
+        *,
+        programs: Sequence[tuple[int, bool]] = (),
+        bar_steps: Sequence[int] = (),
+        fill_steps: Sequence[int] = (),
+        fill_drum: Sequence[bool] = (),
+        require_notes: bool = True,
+        max_tokens_per_bar: int = 160,
+        pitch_bias: torch.Tensor | None = None,
+    ) -> None:
+        self.tok = tokenizer
+        self.programs = list(programs)
+        self.bar_steps = list(bar_steps)
+        self.fill_steps = list(fill_steps)
+        self.fill_drum = list(fill_drum) or [False] * len(self.fill_steps)
+        self.task = "fills" if self.fill_steps else "tracks"
+        self.require_notes = require_notes
+        self.max_tokens_per_bar = max_tokens_per_bar
+        self.state = GrammarState(phase="expect_fill" if self.task == "fills" else "expect_track")
+        if self.task == "tracks" and not self.programs:
+            self.state.phase = "expect_eos"
+        t = tokenizer.token_to_id
+        v = tokenizer.vocab_size
+        self.V = v
+        self.id = t
+        self.shift0 = t["SHIFT_1"]
+        self.pitch0 = t["PITCH_0"]
+        self._group = {
+            "vel": self._mask([t[f"VEL_{b}"] for b in range(N_VEL_BINS)]),
+            "dur": self._mask([t[f"DUR_{c}"] for c in range(N_DUR_CLASSES)]),
+            "vd": self._mask([t[f"VD_{b}_{c}"] for b in range(N_VEL_BINS) for c in range(N_FUSED_DUR)]),
+            "pitch": self._mask([t[f"PITCH_{p}"] for p in range(128)]),
+            "drum_pitch": self._mask([t[f"PITCH_{p}"] for p in DRUM_PITCHES]),
+            "dens": self._mask([i for i, s in enumerate(tokenizer.vocab) if s.startswith("DENS_")]),
+        }
+        self.kind = {}
+        for i, s in enumerate(tokenizer.vocab):
+            head = s.split("_")[0]
+            self.kind[i] = head if head in ("SHIFT", "VEL", "DUR", "VD", "PITCH", "DENS") else s
+        self.pitch_bias = None
+        if pitch_bias is not None:
+            self.pitch_bias = torch.zeros(v)
+            self.pitch_bias[self.pitch0: self.pitch0 + 128] = pitch_bias
+
+    def _mask(self, ids: Sequence[int]) -> torch.Tensor:
+        m = torch.zeros(self.V, dtype=torch.bool)
+        m[list(ids)] = True
+        return m
+
+    def _one(self, name: str) -> torch.Tensor:
+        m = torch.zeros(self.V, dtype=torch.bool)
+        m[self.id[name]] = True
+        return m
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def done(self) -> bool:
+        return self.state.phase == "done"
+
+    def _current_is_drum(self) -> bool:
+        if self.task == "fills":
+            return self.fill_drum[min(self.state.fill_idx, len(self.fill_drum) - 1)] if self.fill_drum else False
+        return self.programs[self.state.track_idx][1]
+
+    def _bar_len(self) -> int:
+        s = self.state
+        if self.task == "fills":
+            return self.fill_steps[s.fill_idx]
+        return self.bar_steps[min(s.bars_done - 1, len(self.bar_steps) - 1)]
+
+    def allowed(self) -> torch.Tensor:
+        """Boolean mask of legal next tokens."""
+        s = self.state
+        ph = s.phase
+        if ph == "expect_track":
+            return self._one("TRACK")
+        if ph == "expect_prog":
+            return self._one(_prog_token(*self.programs[s.track_idx]))
+        if ph == "expect_dens":
+            return self._group["dens"].clone()
+        if ph == "expect_bar":
+            return self._one("BAR")
+        if ph == "expect_fill":
+            return self._one("FILL_START")
+        if ph in ("expect_eos", "done"):
+            return self._one("EOS")
+        # in_bar (or in a fill block)
+        m = torch.zeros(self.V, dtype=torch.bool)
+        bar_len = self._bar_len()
+        runaway = s.tokens_in_bar >= self.max_tokens_per_bar
+        need_notes = self.require_notes and (
+            (self.task == "tracks" and s.notes_in_track == 0)
+            or (self.task == "fills" and s.notes_in_fills == 0)
+        )
+        can_close = True
+        if self.task == "tracks":
+            last_bar = s.bars_done >= len(self.bar_steps)
+            if last_bar and need_notes:
+                can_close = False
+            if last_bar:
+                if can_close:
+                    m[self.id["TRACK_END"]] = True
+            else:
+                m[self.id["BAR"]] = True
+        else:
+            last_fill = s.fill_idx == len(self.fill_steps) - 1
+            if not (last_fill and need_notes):
+                m[self.id["FILL_END"]] = True
+            else:
+                can_close = False
+        if runaway and can_close:
+            return m
+        room = bar_len - 1 - s.pos
+        if room > 0 and not runaway:
+            m[self.shift0: self.shift0 + min(room, MAX_SHIFT_STEPS)] = True
+        m |= self._group["vel"]
+        m |= self._group["dur"]
+        m |= self._group["vd"]
+        if s.vel_set and s.dur_set:
+            m |= self._group["drum_pitch"] if self._current_is_drum() else self._group["pitch"]
+        return m
+
+    # ------------------------------------------------------------------ transitions
+    def advance(self, token: int) -> None:
+        s = self.state
+        s.history.append(token)
+        k = self.kind[token]
+        ph = s.phase
+        if ph == "expect_track":
+            s.phase = "expect_prog"
+        elif ph == "expect_prog":
+            s.phase = "expect_dens"
+        elif ph == "expect_dens":
+            s.phase = "expect_bar"
+            s.bars_done = 0
+            s.notes_in_track = 0
+            s.vel_set = s.dur_set = False
+        elif ph == "expect_bar" or (ph == "in_bar" and k == "BAR"):
+            s.phase = "in_bar"
+            s.bars_done += 1
+            s.pos = 0
+            s.tokens_in_bar = 0
+        elif ph == "expect_fill":
+            s.phase = "in_bar"
+            s.pos = 0
+            s.tokens_in_bar = 0
+            s.vel_set = s.dur_set = False
+        elif ph in ("expect_eos", "done"):
+            s.phase = "done"
+        elif ph == "in_bar":
+            s.tokens_in_bar += 1
+            if k == "TRACK_END":
+                s.track_idx += 1
+                s.phase = "expect_track" if s.track_idx < len(self.programs) else "expect_eos"
+            elif k == "FILL_END":
+                s.fill_idx += 1
+                s.phase = "expect_fill" if s.fill_idx < len(self.fill_steps) else "expect_eos"
+            elif k == "SHIFT":
+                s.pos += token - self.shift0 + 1
+            elif k == "VEL":
+                s.vel_set = True
+            elif k == "DUR":
+                s.dur_set = True
+            elif k == "VD":
+                s.vel_set = s.dur_set = True
+            elif k == "PITCH":
+                s.notes_in_track += 1
+                s.notes_in_fills += 1
+
+    def closing_tokens(self) -> list[int]:
+        """A shortest legal completion (used only if the context length runs out)."""
+        out: list[int] = []
+        guard = 0
+        while not self.done and guard < 100000:
+            guard += 1
+            m = self.allowed()
+            if self.state.phase == "in_bar":
+                # prefer structure; add one note when the grammar demands notes
+                for name in ("TRACK_END", "FILL_END", "BAR"):
+                    if m[self.id[name]]:
+                        tid = self.id[name]
+                        break
+                else:
+                    if not self.state.vel_set:
+                        tid = self.id["VEL_4"]
+                    elif not self.state.dur_set:
+                        tid = self.id["DUR_11"]
+                    else:
+                        tid = self.pitch0 + (36 if self._current_is_drum() else 60)
+            else:
+                tid = int(m.nonzero()[0])
+            out.append(tid)
+            self.advance(tid)
+        return out

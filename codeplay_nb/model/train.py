@@ -1,0 +1,196 @@
+"""Train the music model with the Hugging Face ``Trainer`` (so the same script runs on one CPU, one GPU, or
+many GPUs/nodes through ``accelerate launch`` / ``torchrun``: no home-made distributed loop).
+
+Data: a folder written once by :mod:`codeplay_nb.dataset` (flat ``train.bin`` / ``val.bin`` uint16 token
+streams, examples separated by EOS). Training packs the stream into ``block_size`` chunks (nanoGPT style)
+read through a memory map.
+
+    python -m codeplay_nb.model.train --data DATA_DIR --out OUT_DIR [--tiny] [--max-steps N]
+    accelerate launch -m codeplay_nb.model.train --data DATA_DIR --out OUT_DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import build_model, save_model
+from .config import ModelConfig, TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+class PackedTokens:
+    """``block_size`` chunks of a flat uint16 token stream (memory-mapped), as a torch-style dataset."""
+
+    def __init__(self, path: str | Path, block_size: int, *, stride: int | None = None) -> None:
+        self.data = np.memmap(path, dtype=np.uint16, mode="r")
+        self.block_size = block_size
+        self.stride = stride or block_size
+        self.n = max(0, (len(self.data) - block_size - 1) // self.stride + 1)
+        if self.n == 0:
+            raise ValueError(f"{path} holds {len(self.data)} tokens, fewer than one block of {block_size}")
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        import torch
+
+        s = i * self.stride
+        chunk = torch.from_numpy(self.data[s: s + self.block_size].astype(np.int64))
+        return {"input_ids": chunk, "labels": chunk.clone()}
+
+
+def _loss_logger(history: list[dict], out: Path):
+    from transformers import TrainerCallback
+
+    class _Cb(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kw):
+            if logs:
+                history.append({"step": state.global_step, "time": time.time(), **logs})
+                (out / "log_history.json").write_text(json.dumps(history))
+
+    return _Cb()
+
+
+def _periodic_saver(out: Path, train_cfg: TrainConfig, manifest: dict):
+    from transformers import TrainerCallback
+
+    class _Saver(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **kw):
+            if state.global_step % train_cfg.save_steps == 0 and model is not None and state.is_world_process_zero:
+                save_model(model, out / "latest", train_config=train_cfg, manifest=manifest, fp16=True)
+
+    return _Saver()
+
+
+def train(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    model_config: ModelConfig | None = None,
+    train_config: TrainConfig | None = None,
+    ship_fp16: bool = True,
+) -> dict:
+    """Train, save the final checkpoint to ``out_dir`` and return metrics (final train/val loss...)."""
+    import torch
+    from transformers import Trainer, TrainingArguments, set_seed
+
+    from ..tokenizers.nnn import NNNTokenizer
+
+    model_config = model_config or ModelConfig()
+    train_config = train_config or TrainConfig()
+    data = Path(data_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    set_seed(train_config.seed)
+    tok = NNNTokenizer()
+    block = min(train_config.block_size, model_config.n_positions)
+    train_ds = PackedTokens(data / "train.bin", block)
+    val_ds = PackedTokens(data / "val.bin", block) if (data / "val.bin").exists() else None
+    manifest = json.loads((data / "manifest.json").read_text()) if (data / "manifest.json").exists() else {}
+    model = build_model(model_config, tok.vocab_size, seed=train_config.seed)
+    n_params = sum(p.numel() for p in model.parameters())
+    log.info("model %.2fM parameters, %d train blocks of %d", n_params / 1e6, len(train_ds), block)
+    bf16 = train_config.bf16 and (torch.cuda.is_available() or _cpu_bf16())
+    args = TrainingArguments(
+        output_dir=str(out / "trainer"),
+        max_steps=train_config.max_steps,
+        per_device_train_batch_size=train_config.batch_size,
+        per_device_eval_batch_size=train_config.batch_size,
+        gradient_accumulation_steps=train_config.gradient_accumulation_steps,
+        learning_rate=train_config.learning_rate,
+        warmup_steps=train_config.warmup_steps,
+        weight_decay=train_config.weight_decay,
+        lr_scheduler_type="cosine",
+        logging_steps=train_config.logging_steps,
+        eval_strategy="steps" if val_ds is not None else "no",
+        eval_steps=train_config.eval_steps,
+        save_strategy="no",
+        report_to=[],
+        seed=train_config.seed,
+        data_seed=train_config.seed,
+        bf16=bf16,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        max_grad_norm=1.0,
+    )
+    history: list[dict] = []
+    callbacks = [_loss_logger(history, out), _periodic_saver(out, train_config, manifest)]
+    eval_sub = None
+    if val_ds is not None:
+        import torch.utils.data as tud
+
+        n_eval = min(len(val_ds), 64)
+        eval_sub = tud.Subset(val_ds, list(range(0, len(val_ds), max(1, len(val_ds) // n_eval)))[:n_eval])
+    trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_sub, callbacks=callbacks)
+    t0 = time.time()
+    result = trainer.train()
+    seconds = time.time() - t0
+    metrics = {
+        "train_loss_final": _last(history, "loss"),
+        "train_loss_mean": float(result.training_loss),
+        "steps": int(result.global_step),
+        "seconds": round(seconds, 1),
+        "tokens_seen": int(result.global_step * train_config.batch_size * block * train_config.gradient_accumulation_steps),
+        "parameters": int(n_params),
+        "model_config": model_config.to_dict(),
+    }
+    metrics["tokens_per_second"] = round(metrics["tokens_seen"] / max(seconds, 1e-9), 1)
+    if eval_sub is not None:
+        metrics["val_loss_final"] = float(trainer.evaluate()["eval_loss"])
+    metrics["log_history"] = history
+    if trainer.is_world_process_zero():
+        save_model(trainer.model, out, train_config=train_config, manifest=manifest, metrics=metrics, fp16=ship_fp16)
+    return metrics
+
+
+def _last(history: list[dict], key: str) -> float | None:
+    vals = [h[key] for h in history if key in h]
+    return float(vals[-1]) if vals else None
+
+
+def _cpu_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+        return "avx512_bf16" in flags or "amx_bf16" in flags
+    except OSError:  # pragma: no cover
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", required=True, help="dataset folder from `codeplay dataset build`")
+    ap.add_argument("--out", required=True, help="checkpoint folder to write")
+    ap.add_argument("--tiny", action="store_true", help="tiny model and a few steps (CI / debugging)")
+    ap.add_argument("--max-steps", type=int)
+    ap.add_argument("--batch-size", type=int)
+    ap.add_argument("--block-size", type=int)
+    ap.add_argument("--lr", type=float)
+    ap.add_argument("--layers", type=int)
+    ap.add_argument("--width", type=int)
+    ap.add_argument("--heads", type=int)
+    ap.add_argument("--seed", type=int)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    mc = ModelConfig.tiny() if args.tiny else ModelConfig()
+    tc = TrainConfig.tiny() if args.tiny else TrainConfig()
+    mc = ModelConfig.from_dict({**mc.to_dict(), **{k: v for k, v in {
+        "n_layer": args.layers, "n_embd": args.width, "n_head": args.heads}.items() if v is not None}})
+    tc = TrainConfig.from_dict({**tc.to_dict(), **{k: v for k, v in {
+        "max_steps": args.max_steps, "batch_size": args.batch_size, "block_size": args.block_size,
+        "learning_rate": args.lr, "seed": args.seed}.items() if v is not None}})
+    metrics = train(args.data, args.out, model_config=mc, train_config=tc)
+    print(json.dumps({k: v for k, v in metrics.items() if k != "log_history"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""``Song``: a piece plus the attributes used, the seed, and an edit history with undo/redo."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .attributes import Attributes
+from .errors import CodeplayError
+from .music import Piece
+
+
+@dataclass(frozen=True)
+class Version:
+    """One state of a song: the piece and the operation that produced it."""
+
+    piece: Piece
+    operation: str
+    params: dict = field(default_factory=dict)
+    seed: int | None = None
+
+
+@dataclass
+class Song:
+    """The result of :func:`codeplay_nb.compose` (or of :meth:`Song.from_midi`), editable with history.
+
+    ``song.piece`` is the current version. Edits (``extend``, ``infill``, ``regenerate_track``,
+    ``add_track``, ``set_instrument``) push a new version; ``undo``/``redo`` move through them.
+    ``save`` never overwrites the file the song was loaded from unless ``overwrite=True``.
+    """
+
+    versions: list[Version]
+    attributes: Attributes = field(default_factory=Attributes)
+    source_path: str | None = None
+    position: int = 0
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def new(cls, piece: Piece, attributes: Attributes | None = None, *, operation: str = "compose",
+            params: dict | None = None, seed: int | None = None, source_path: str | None = None) -> Song:
+        return cls([Version(piece, operation, params or {}, seed)], attributes or Attributes(), source_path)
+
+    @classmethod
+    def from_midi(cls, path: str | os.PathLike) -> Song:
+        from .io import read_midi
+
+        return cls.new(read_midi(path), operation="load", params={"path": str(path)},
+                       source_path=str(Path(path).resolve()))
+
+    # ---------------------------------------------------------------- state
+    @property
+    def piece(self) -> Piece:
+        return self.versions[self.position].piece
+
+    @property
+    def seed(self) -> int | None:
+        return self.versions[self.position].seed
+
+    @property
+    def history(self) -> list[Version]:
+        return list(self.versions)
+
+    @property
+    def can_undo(self) -> bool:
+        return self.position > 0
+
+    @property
+    def can_redo(self) -> bool:
+        return self.position < len(self.versions) - 1
+
+    def push(self, piece: Piece, operation: str, params: dict | None = None, seed: int | None = None) -> Song:
+        """Add a version after the current one (dropping any redo branch) and make it current."""
+        del self.versions[self.position + 1:]
+        self.versions.append(Version(piece, operation, params or {}, seed))
+        self.position = len(self.versions) - 1
+        return self
+
+    def undo(self) -> Song:
+        if not self.can_undo:
+            raise CodeplayError("nothing to undo")
+        self.position -= 1
+        return self
+
+    def redo(self) -> Song:
+        if not self.can_redo:
+            raise CodeplayError("nothing to redo")
+        self.position += 1
+        return self
+
+    def describe_history(self) -> list[str]:
+        out = []
+        for i, v in enumerate(self.versions):
+            params = ", ".join(f"{k}={v}" for k, v in v.params.items() if v is not None)
+            mark = "→" if i == self.position else " "
+            out.append(f"{mark} {i}: {v.operation}({params}) seed={v.seed} bars={v.piece.n_bars}")
+        return out
+
+    # ---------------------------------------------------------------- edits (thin: logic lives in editing)
+    def _apply(self, op: str, **kwargs: Any) -> Song:
+        from . import editing
+
+        fn = getattr(editing, op)
+        seed = kwargs.get("seed")
+        from .generation import new_seed
+
+        if op != "set_instrument":
+            kwargs["seed"] = seed = new_seed(seed)
+        piece = fn(self.piece, **kwargs)
+        params = {k: v for k, v in kwargs.items() if k not in ("model", "seed", "progress")}
+        return self.push(piece, op, params, seed)
+
+    def extend(self, bars: int = 4, **kw: Any) -> Song:
+        return self._apply("extend", bars=bars, **kw)
+
+    def infill(self, bars: tuple[int, int] | int, tracks=None, **kw: Any) -> Song:
+        return self._apply("infill", bars=bars, tracks=tracks, **kw)
+
+    def regenerate_track(self, track, instrument=None, **kw: Any) -> Song:
+        return self._apply("regenerate_track", track=track, instrument=instrument, **kw)
+
+    def add_track(self, instrument, **kw: Any) -> Song:
+        return self._apply("add_track", instrument=instrument, **kw)
+
+    def set_instrument(self, track, instrument) -> Song:
+        return self._apply("set_instrument", track=track, instrument=instrument)
+
+    # ---------------------------------------------------------------- output
+    def to_midi_bytes(self) -> bytes:
+        from .io import midi_bytes
+
+        return midi_bytes(self.piece)
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the current version as MIDI. Refuses to replace the file the song was loaded from unless
+        ``overwrite=True`` (the user's original is never lost by accident)."""
+        p = Path(path)
+        if self.source_path and p.resolve() == Path(self.source_path) and not overwrite:
+            raise CodeplayError(
+                f"{p} is the file this song was loaded from; save to another path or pass overwrite=True"
+            )
+        from .io import write_midi
+
+        return write_midi(self.piece, p, overwrite=True)
+
+    def summary(self) -> dict:
+        p = self.piece
+        return {
+            "bars": p.n_bars,
+            "tracks": [{"name": t.label, "program": t.program, "is_drum": t.is_drum, "notes": len(t.notes)}
+                       for t in p.tracks],
+            "notes": p.n_notes,
+            "tempo_bpm": round(p.tempos[0].qpm, 2),
+            "time_signature": f"{p.time_signatures[0].numerator}/{p.time_signatures[0].denominator}",
+            "seconds": round(p.duration_seconds, 2),
+            "seed": self.seed,
+            "version": self.position,
+        }

