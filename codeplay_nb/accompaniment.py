@@ -17,6 +17,8 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from .attributes import PITCH_CLASSES, pitch_class
 from .corpora import (
     CorpusItem,
@@ -102,12 +104,13 @@ def _groove_beats(groove: str) -> int:
 
 def render_accompaniment(
     chords: Sequence[str], groove: str, bpm: float, time_signature: tuple[int, int] = (4, 4), *,
-    tpq: int | None = None, timeout_s: float = 60.0,
+    tpq: int | None = None, seed: int = 0, timeout_s: float = 60.0,
 ) -> Piece:
     """Render a chord chart with mma: ``chords`` holds one entry per bar, either a chord (``"Am7"``) or one
     token per groove beat (``"C / G /"``; ``/`` continues, ``z`` rests). Returns drums, bass and comping as a
     piece in ``time_signature`` at ``bpm`` quarter notes per minute (mma's bars are rescaled onto the
-    requested meter, e.g. a six-beat 6/8 groove onto bars of three quarter notes)."""
+    requested meter, e.g. a six-beat 6/8 groove onto bars of three quarter notes). mma's random variations
+    (walking bass, velocities) follow ``seed``: the same call gives the same notes."""
     if not mma_available():
         raise CodeplayError("mma is not installed: apt-get install mma (Debian/Ubuntu) or see mellowood.ca/mma")
     if not chords:
@@ -119,12 +122,12 @@ def render_accompaniment(
     beats = _groove_beats(groove)
     num, den = time_signature
     quarters = num * 4 / den
-    lines = [f"Tempo {bpm * beats / quarters:.3f}", f"Groove {groove}"]
+    lines = [f"RndSeed {int(seed)}", f"Tempo {bpm * beats / quarters:.3f}", f"Groove {groove}"]
     lines += [f"{i + 1} {bar}" for i, bar in enumerate(chords)]
     with tempfile.TemporaryDirectory(prefix="codeplay_mma_") as d:
         src, out = Path(d) / "song.mma", Path(d) / "song.mid"
         src.write_text("\n".join(lines) + "\n")
-        proc = subprocess.run([MMA_BIN, str(src), "-f", str(out)], capture_output=True, text=True,
+        proc = subprocess.run([MMA_BIN, "-m", str(max(500, len(chords) + 8)), str(src), "-f", str(out)], capture_output=True, text=True,
                               timeout=timeout_s, check=False)
         if proc.returncode != 0 or not out.exists():
             msg = (proc.stderr + proc.stdout).strip().splitlines()
@@ -208,30 +211,41 @@ def pop909_chord_grid(piece: Piece, changes: Sequence[tuple[int, str]]) -> list[
 _TEMPLATES = {"": (0, 4, 7), "m": (0, 3, 7), "7": (0, 4, 7, 10), "m7": (0, 3, 7, 10), "dim": (0, 3, 6)}
 
 
-def estimate_chord(notes: Sequence[Note], start: int, end: int) -> str | None:
-    """The best-fitting chord (triads, sevenths, diminished) for the notes sounding in ``[start, end)``,
-    weighted by overlap; the lowest note favours the root."""
-    import numpy as np
+def _chord_table() -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    names, rows, penalty, roots = [], [], [], []
+    for root in range(12):
+        for q, ivs in _TEMPLATES.items():
+            row = -np.ones(12)
+            row[[(root + i) % 12 for i in ivs]] = 1.0
+            names.append(PITCH_CLASSES[root] + q)
+            rows.append(row)
+            penalty.append(0.05 * (len(ivs) - 3))
+            roots.append(root)
+    return names, np.array(rows), np.array(penalty), np.array(roots)
 
+
+_CHORD_NAMES, _CHORD_MATRIX, _CHORD_PENALTY, _CHORD_ROOTS = _chord_table()
+
+
+def estimate_chord(notes: Sequence[Note], start: int, end: int) -> str | None:
+    """The best-fitting chord (triads, sevenths, diminished) for the notes sounding in ``[start, end)``:
+    chord tones minus other tones, weighted by overlap; sevenths pay a small penalty and the lowest note
+    favours the root."""
     w = np.zeros(12)
     lowest = None
     for n in notes:
+        if n.start >= end:
+            break
         ov = min(n.end, end) - max(n.start, start)
         if ov > 0:
             w[n.pitch % 12] += ov
             lowest = n.pitch if lowest is None or n.pitch < lowest else lowest
     if w.sum() == 0:
         return None
-    w = w / w.sum()
-    best, best_score = None, -1e9
-    for root in range(12):
-        for q, ivs in _TEMPLATES.items():
-            pcs = {(root + i) % 12 for i in ivs}
-            score = sum(w[p] for p in pcs) - sum(w[p] for p in range(12) if p not in pcs) - 0.05 * (len(ivs) - 3)
-            score += 0.1 if lowest is not None and lowest % 12 == root else 0.0
-            if score > best_score:
-                best, best_score = PITCH_CLASSES[root] + q, score
-    return best
+    score = _CHORD_MATRIX @ (w / w.sum()) - _CHORD_PENALTY
+    if lowest is not None:
+        score = score + 0.1 * (_CHORD_ROOTS == lowest % 12)
+    return _CHORD_NAMES[int(np.argmax(score))]
 
 
 def chord_grid_from_track(piece: Piece, track: Track, beats_per_bar: int) -> list[list[tuple[float, str | None]]]:
@@ -269,13 +283,14 @@ def combine(melody: Track, accompaniment: Piece, source: Piece) -> Piece:
                  length=max(source.length, round(accompaniment.length * k)))
 
 
-def accompany(piece: Piece, grid, groove: str) -> Piece:
+def accompany(piece: Piece, grid, groove: str, seed: int = 0) -> Piece:
+    """The piece's melody over an mma accompaniment of ``grid`` (per-bar chord changes) in ``groove``."""
     melody = _melody_track(piece)
     if melody is None:
         raise CodeplayError("no melody track")
     ts = piece.time_signatures[0]
     lines = chart_lines(grid, _groove_beats(groove))
-    acc = render_accompaniment(lines, groove, piece.tempos[0].qpm, (ts.numerator, ts.denominator))
+    acc = render_accompaniment(lines, groove, piece.tempos[0].qpm, (ts.numerator, ts.denominator), seed=seed)
     return combine(melody, acc, piece)
 
 
@@ -315,7 +330,7 @@ def accompanied_corpus(
     def render(job):
         _, piece, grid, _, groove = job
         try:
-            return job, accompany(piece, grid, groove), ""
+            return job, accompany(piece, grid, groove, seed), ""
         except (CodeplayError, subprocess.SubprocessError, OSError) as exc:
             return job, None, str(exc)
 

@@ -21,7 +21,7 @@ from .song import Song
 
 log = logging.getLogger(__name__)
 
-FIRST_WINDOW_BARS = 8
+FIRST_WINDOW_BARS = 4
 MAX_BARS = 64
 GENRE_INSTRUMENTS: dict[str, tuple[str, ...]] = {
     "pop": ("piano", "bass", "drums"), "rock": ("guitar", "bass", "drums"), "jazz": ("piano", "bass", "drums"),

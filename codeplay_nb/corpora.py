@@ -483,6 +483,7 @@ MUSIC21_GENRES = {
     "essenFolksong": "folk", "ryansMammoth": "folk", "oneills1850": "folk", "airdsAirs": "folk",
     "miscFolk": "folk",
 }
+MUSIC21_CACHE_VERSION = 2  # bump when the conversion changes: cached MIDI and failure notes are redone
 MUSIC21_DEFAULT = ("bach", "ryansMammoth", "oneills1850", "essenFolksong", "beethoven", "mozart", "haydn")
 
 
@@ -506,20 +507,47 @@ def _strip_repeats(score) -> None:
 
     for el in list(score.recurse().getElementsByClass((bar.Repeat, repeat.RepeatExpression))):
         site = el.activeSite
-        if site is not None:
+        if site is None:
+            continue
+        if getattr(site, "leftBarline", None) is el:
+            site.leftBarline = None
+        elif getattr(site, "rightBarline", None) is el:
+            site.rightBarline = None
+        else:
             site.remove(el)
 
 
+def _unshare_signatures(score) -> None:
+    """Some ABC imports put the same TimeSignature/KeySignature/Clef object in several measures, which makes
+    music21's MIDI export fail ("... is already found in this Stream"); give each measure its own copy."""
+    import copy
+
+    from music21 import clef, key, meter, stream
+
+    seen: set[int] = set()
+    for m in score.recurse().getElementsByClass(stream.Measure):
+        for el in list(m.getElementsByClass((meter.TimeSignature, key.KeySignature, clef.Clef))):
+            if id(el) in seen:
+                m.replace(el, copy.deepcopy(el))
+            seen.add(id(el))
+
+
 def _write_midi(score, out: Path) -> str:
-    """Write ``score`` as MIDI; on failure retry without repeat marks. Returns "" or the failure reason."""
+    """Write ``score`` as MIDI (after unsharing signature objects); on failure retry on a fresh copy without
+    repeat marks. Returns "" or the failure reason."""
+    import copy
+
+    backup = copy.deepcopy(score)
     try:
+        _unshare_signatures(score)
         score.write("midi", fp=str(out))
         return ""
     except Exception as exc:  # music21 raises many kinds (StreamException, RepeatException, ...)
         first = f"{type(exc).__name__}: {exc}"
     try:
-        _strip_repeats(score)
-        score.write("midi", fp=str(out))
+        _unshare_signatures(backup)
+        _strip_repeats(backup)
+        backup.write("midi", fp=str(out))
         log.info("music21: wrote %s after removing repeat marks (%s)", out.name, first)
         return ""
     except Exception as exc:
@@ -554,7 +582,7 @@ def load_music21(
     music21 -> MIDI -> symusic. Conversions are cached under ``cache_dir/music21`` (default
     ``~/.cache/codeplay_nb``); works whose MIDI export fails are skipped with the reason. Genre: classical
     or folk by collection. ``limit`` counts works over all collections."""
-    cache = Path(cache_dir or default_cache_dir()) / "music21"
+    cache = Path(cache_dir or default_cache_dir()) / f"music21-v{MUSIC21_CACHE_VERSION}"
     n = 0
     for coll, path in music21_paths(collections):
         rel = Path(*path.parts[path.parts.index("corpus") + 1:])
@@ -601,11 +629,26 @@ def corpus_sources() -> dict[str, Callable[..., Iterator[CorpusItem]]]:
 
 def iter_corpus(
     sources: Iterable[str], data_dir: str | os.PathLike | None = None, *, limit: int | None = None,
-    skipped: Skipped | None = None,
+    skipped: Skipped | None = None, limits: dict[str, int] | None = None,
 ) -> Iterator[CorpusItem]:
-    """Items from several sources in order; ``limit`` applies to each source."""
+    """Items from several sources in order; ``limit`` applies to each source unless ``limits`` names one."""
     table = corpus_sources()
-    for name in sources:
+    names = list(sources)
+    for name in names:
         if name not in table:
             raise CodeplayError(f"unknown corpus source {name!r}; choose from: {', '.join(table)}")
-        yield from table[name](data_dir, limit=limit, skipped=skipped)
+    for name in names:
+        yield from table[name](data_dir, limit=(limits or {}).get(name, limit), skipped=skipped)
+
+
+def parse_limits(text: str | None) -> dict[str, int]:
+    """``"music21=2000,mma=500"`` -> ``{"music21": 2000, "mma": 500}``."""
+    out: dict[str, int] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, _, n = part.partition("=")
+        if not n.strip().isdigit():
+            raise CodeplayError(f"bad per-source limit {part!r}; write it like music21=2000")
+        out[name.strip()] = int(n)
+    return out

@@ -14,8 +14,7 @@ from codeplay_nb.attributes import EMOTIONS, GENRES, INSTRUMENTS, TEMPO_BINS, At
 from codeplay_nb.cli import main
 from codeplay_nb.errors import CodeplayError
 from codeplay_nb.text import EmptyPromptError, classify, closest_known_genre, evaluate_prompts, find_rules
-from codeplay_nb.text.lexicon import EMOTION_WORDS, is_held_out
-from codeplay_nb.text.prompts import generate_prompts
+from codeplay_nb.text.prompts import PromptGenerator, generate_prompts
 
 NATURAL = Path(__file__).parent / "data" / "prompts_natural.tsv"
 
@@ -85,15 +84,14 @@ def test_generator_is_reproducible_and_labels_are_valid():
     assert any(e.genre is None for e in a) and any(not e.instruments for e in a)
 
 
-def test_validation_split_holds_out_vocabulary():
-    held = {w for ws in EMOTION_WORDS.values() for w in ws if is_held_out(w)}
-    train_only = {w for ws in EMOTION_WORDS.values() for w in ws if not is_held_out(w)}
-    assert held and train_only
-    train_text = " ".join(e.text.lower() for e in generate_prompts(2000, split="train", seed=0, use_nrc=False))
-    # multi-word held-out emotion phrases never appear in training prompts
-    for w in held:
-        if " " in w and not any(w in t for t in train_only):
-            assert w not in train_text
+def test_validation_split_holds_out_vocabulary_and_frames():
+    train, val = PromptGenerator("train", use_nrc=False), PromptGenerator("val", use_nrc=False)
+    for attr in ("emotion_words", "emotion_scenes", "genre_words", "instruments", "tempo_words"):
+        for key, words in getattr(train.v, attr).items():
+            assert not set(words) & set(getattr(val.v, attr)[key]), (attr, key)
+    assert not {s for s, _, _ in train.v.game_scenes} & {s for s, _, _ in val.v.game_scenes}
+    assert not set(train.frames) & set(val.frames)
+    assert {e.frame for e in val.generate(300)} <= set(val.frames)
 
 
 # --- shipped model -----------------------------------------------------------------------------------

@@ -27,8 +27,9 @@ KNOWN_LOSSES = {("nnn", "long_note.mid"): 1, ("remi", "long_note.mid"): 1}
 KNOWN_META_LOSSES = {("remi", "ts_change_mid_bar.mid")}
 # open NNN bugs reported to the lead (remove the entry when fixed; the test then runs strictly)
 NNN_OPEN_BUGS = {
-    "ts_change_mid_bar.mid": "NNN moves a mid-bar time-signature change to the next bar line and shifts the "
-                             "notes after it (Nottingham reelsr-t67.mid loses 230 of 358 notes)",
+    "ts_change_mid_bar.mid": "NNN keeps every note and every bar length, but writes the bar cut short by a "
+                             "mid-bar meter change as a bar of its own meter, so the change event moves to "
+                             "that bar's start (4/4 ... 3/4 at beat 3 becomes 3/4 at the bar line)",
 }
 
 

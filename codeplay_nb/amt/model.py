@@ -35,6 +35,21 @@ def check_amt_model(model) -> None:
         )
 
 
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether the Hugging Face Hub host resolves and accepts a connection (fails fast offline, instead of
+    the Hub client's retries)."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        with socket.create_connection((host, 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
 def load_amt_model(model_id_or_path: str | Path = C.DEFAULT_MODEL_ID, *, device: str | None = None,
                    local_files_only: bool = False):
     """``AutoModelForCausalLM.from_pretrained`` for a Hub id (``stanford-crfm/music-small-800k``,
@@ -49,15 +64,18 @@ def load_amt_model(model_id_or_path: str | Path = C.DEFAULT_MODEL_ID, *, device:
     if local.exists() and not (local / "config.json").exists():
         raise AMTModelUnavailableError(f"{source!r} is a path but holds no config.json: give the folder "
                                        f"made by `huggingface-cli download {C.DEFAULT_MODEL_ID} --local-dir DIR`")
-    attempts = ({"use_safetensors": True}, {})  # safetensors where the repository has them, else .bin
+    if not local.exists() and not local_files_only and not _hub_reachable():
+        local_files_only = True  # no network: the Hugging Face cache may still hold the weights
     model = last = None
-    for extra in attempts:
+    for extra in ({"use_safetensors": True}, {}):  # safetensors where the repository has them, else .bin
         try:
             model = AutoModelForCausalLM.from_pretrained(
                 str(local) if local.exists() else source, local_files_only=local_files_only, **extra)
             break
         except (OSError, ValueError) as exc:  # missing files, no connection, offline mode
             last = exc
+            if "safetensors" not in str(exc):
+                break  # not a missing-format problem: the .bin attempt would fail the same way
     if model is None:
         raise _unavailable(source, last)
     check_amt_model(model)

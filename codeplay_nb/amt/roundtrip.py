@@ -40,13 +40,12 @@ def our_roundtrip(piece: Piece) -> Piece:
 
 
 def roundtrip_loss(original: Piece, result: Piece) -> dict:
-    """Onset error (seconds and quarter notes of the original), velocity error, tempo and bar count kept,
-    notes matched in order of (onset seconds, pitch)."""
+    """Onset error (seconds, and quarter notes as each piece counts them), velocity error, tempo, bars and
+    tracks kept; notes are paired pitch by pitch in time order."""
 
     def rows(p: Piece):
-        out = [(p.seconds(n.start), n.pitch, n.velocity, n.start / p.tpq)
-               for t in p.tracks for n in t.notes]
-        return sorted(out)
+        out = [(n.pitch, p.seconds(n.start), n.velocity, n.start / p.tpq) for t in p.tracks for n in t.notes]
+        return [(s, pitch, v, q) for pitch, s, v, q in sorted(out)]
 
     a, b = rows(original), rows(result)
     pairs = list(zip(a, b, strict=False))

@@ -195,13 +195,14 @@ def generate(
     result = GenerationResult(events=[])
     was_training = model.training
     model.eval()
-    win = 0
+    win = next_control = 0
     try:
         with torch.inference_mode():
             for _ in range(s.max_events):
-                while pending and current >= pending[0].time - s.delta_steps:
-                    stream.append(Item(pending.pop(0), True))
+                while next_control < len(pending) and current >= pending[next_control].time - s.delta_steps:
+                    stream.append(Item(pending[next_control], True))
                     seen.add(stream[-1].event.instrument)
+                    next_control += 1
                 lo = max(start, current)
                 win = _window_start(stream, win, lo, s)
                 offset = min([it.event.time for it in stream[win:]] + [lo])

@@ -22,6 +22,8 @@ def register(subparsers) -> None:
                    "(default $CODEPLAY_DATA or ../shared/data)")
     b.add_argument("--out", required=True, help="output folder")
     b.add_argument("--limit", type=int, default=None, help="at most N pieces per source")
+    b.add_argument("--source-limits", default="music21=2000",
+                   help="per-source limits overriding --limit (default music21=2000: its first conversion is slow)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--workers", type=int, default=1, help="encoding processes")
     b.add_argument("--min-bars", type=int, default=4)
@@ -39,7 +41,7 @@ def register(subparsers) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     from .. import dataset as ds
-    from ..corpora import iter_corpus, resolve_data_dir
+    from ..corpora import iter_corpus, parse_limits, resolve_data_dir
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if args.scheme != "nnn":
@@ -53,9 +55,13 @@ def run_build(args: argparse.Namespace) -> int:
                       val_fraction=args.val_fraction, seed=args.seed, eos_id=eos_id, vocab_size=vocab_size)
     skipped: list = []
     t0 = time.perf_counter()
-    items = iter_corpus(sources, data_dir, limit=args.limit, skipped=skipped)
+    limits = parse_limits(args.source_limits)
+    if args.limit is not None:
+        limits = {k: min(v, args.limit) for k, v in limits.items()}
+    items = iter_corpus(sources, data_dir, limit=args.limit, skipped=skipped, limits=limits)
     m = ds.build_dataset(items, args.out, encode_fn, cfg, workers=args.workers, skipped=skipped, sources=sources,
-                      extra={"scheme": args.scheme, "pad_id": pad_id, "data": str(data_dir)})
+                      extra={"scheme": args.scheme, "pad_id": pad_id, "data": str(data_dir),
+                             "limit": args.limit, "source_limits": limits})
     print(format_stats(m))
     print(f"built {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0

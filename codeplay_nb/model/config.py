@@ -32,10 +32,10 @@ class ModelConfig(_JsonMixin):
     """GPT-2 shape. ``tiny`` trains in about a minute on a laptop CPU (CI); ``default`` is shipped."""
 
     n_layer: int = 4
-    n_embd: int = 256
+    n_embd: int = 192
     n_head: int = 4
-    n_positions: int = 1024
-    dropout: float = 0.1
+    n_positions: int = 512
+    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
@@ -52,17 +52,17 @@ class ModelConfig(_JsonMixin):
 class TrainConfig(_JsonMixin):
     """Training run settings (Hugging Face Trainer underneath: one CPU, one GPU or many via accelerate)."""
 
-    max_steps: int = 6000
+    max_steps: int = 800
     batch_size: int = 16
-    block_size: int = 1024
-    learning_rate: float = 1e-3
-    warmup_steps: int = 200
+    block_size: int = 512
+    learning_rate: float = 2e-3
+    warmup_steps: int = 50
     weight_decay: float = 0.05
     seed: int = 1234
     bf16: bool = True
-    eval_steps: int = 500
-    logging_steps: int = 25
-    save_steps: int = 1000
+    eval_steps: int = 200
+    logging_steps: int = 10
+    save_steps: int = 100
     gradient_accumulation_steps: int = 1
 
     def __post_init__(self) -> None:

@@ -117,6 +117,7 @@ def train(
         seed=train_config.seed,
         data_seed=train_config.seed,
         bf16=bf16,
+        use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
         disable_tqdm=True,
         max_grad_norm=1.0,
@@ -177,16 +178,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--layers", type=int)
     ap.add_argument("--width", type=int)
     ap.add_argument("--heads", type=int)
+    ap.add_argument("--positions", type=int, help="context length (n_positions)")
+    ap.add_argument("--dropout", type=float)
+    ap.add_argument("--warmup", type=int)
+    ap.add_argument("--eval-steps", type=int)
+    ap.add_argument("--save-steps", type=int)
     ap.add_argument("--seed", type=int)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     mc = ModelConfig.tiny() if args.tiny else ModelConfig()
     tc = TrainConfig.tiny() if args.tiny else TrainConfig()
     mc = ModelConfig.from_dict({**mc.to_dict(), **{k: v for k, v in {
-        "n_layer": args.layers, "n_embd": args.width, "n_head": args.heads}.items() if v is not None}})
+        "n_layer": args.layers, "n_embd": args.width, "n_head": args.heads, "n_positions": args.positions,
+        "dropout": args.dropout}.items() if v is not None}})
     tc = TrainConfig.from_dict({**tc.to_dict(), **{k: v for k, v in {
         "max_steps": args.max_steps, "batch_size": args.batch_size, "block_size": args.block_size,
-        "learning_rate": args.lr, "seed": args.seed}.items() if v is not None}})
+        "learning_rate": args.lr, "seed": args.seed, "warmup_steps": args.warmup, "eval_steps": args.eval_steps,
+        "save_steps": args.save_steps}.items() if v is not None}})
     metrics = train(args.data, args.out, model_config=mc, train_config=tc)
     print(json.dumps({k: v for k, v in metrics.items() if k != "log_history"}, indent=1))
     return 0

@@ -32,7 +32,7 @@ class HeadsConfig:
     hidden_dim: int = 256
     dropout: float = 0.2
     backbone: str = MINILM
-    features: str = "mean+segments"  # see TransformerBackbone.features
+    features: str = "mean"  # see TransformerBackbone.features
     genre_labels: tuple[str, ...] = (*GENRES, NO_GENRE)
     emotion_labels: tuple[str, ...] = EMOTIONS
     tempo_labels: tuple[str, ...] = TEMPO_BINS

@@ -69,7 +69,7 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "blues": (
         "blues", "delta blues", "chicago blues", "twelve-bar blues", "12 bar blues", "blues rock", "bluesy",
         "boogie-woogie@fast", "slow blues@slow", "electric blues", "texas blues", "jump blues@fast",
-        "blues shuffle@moderate", "soul blues", "blues ballad@slow", "juke joint blues",
+        "blues shuffle@moderate", "soul blues", "blues ballad@slow", "juke joint blues", "shuffle@moderate",
     ),
     "latin": (
         "latin", "salsa@fast", "bossa nova@moderate", "samba@fast", "tango@moderate", "reggaeton@moderate",
@@ -82,6 +82,34 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
         "country pop", "nashville", "cowboy song", "line dance@fast", "country ballad@slow", "alt-country",
         "country rock", "americana country", "western swing@fast", "yeehaw", "country folk", "texas country",
     ),
+}
+
+# sub-styles whose usual mood implies an emotion when the prompt states none
+GENRE_MOODS: dict[str, str] = {
+    "bossa nova": "calm", "bossa": "calm", "smooth jazz": "calm", "lounge jazz": "calm", "ambient": "calm",
+    "ambient electronic": "calm", "lofi": "calm", "lo-fi": "calm", "lofi hip hop": "calm", "chillhop": "calm",
+    "lo-fi beats": "calm", "chillwave": "calm", "downtempo": "calm", "dream pop": "calm", "vaporwave": "calm",
+    "cool jazz": "calm", "cloud rap": "calm", "new age": "calm",
+    "dubstep": "tense", "metal": "tense", "heavy metal": "tense", "thrash metal": "tense", "metalcore": "tense",
+    "drill": "tense", "trap": "tense", "gangsta rap": "tense", "phonk": "tense", "hardstyle": "tense",
+    "gabber": "tense", "grime": "tense", "minimal techno": "tense", "hard rock": "tense", "crunk": "tense",
+    "salsa": "happy", "samba": "happy", "cumbia": "happy", "merengue": "happy", "reggaeton": "happy",
+    "mambo": "happy", "forro": "happy", "latin dance": "happy", "irish jig": "happy", "irish reel": "happy",
+    "sea shanty": "happy", "klezmer": "happy", "hoedown": "happy", "bluegrass": "happy", "line dance": "happy",
+    "disco": "happy", "dance pop": "happy", "bubblegum pop": "happy", "k-pop": "happy", "edm": "happy",
+    "eurobeat": "happy", "big room": "happy", "swing": "happy", "dixieland": "happy", "surf rock": "happy",
+    "rock and roll": "happy", "boogie-woogie": "happy", "jump blues": "happy", "western swing": "happy",
+    "folk dance": "happy", "europop": "happy", "pop punk": "happy", "funk pop": "happy", "house": "happy",
+    "tango": "romantic", "bolero": "romantic", "bachata": "romantic", "r&b": "romantic", "neo soul": "romantic",
+    "serenade": "romantic", "waltz": "romantic", "power ballad": "romantic", "jazz ballad": "romantic",
+    "requiem": "sad", "slow blues": "sad", "delta blues": "sad", "country ballad": "sad", "blues ballad": "sad",
+    "emo": "sad", "grunge": "sad", "folk ballad": "sad",
+    "power metal": "epic", "arena rock": "epic", "symphony": "epic", "orchestral score": "epic", "overture": "epic",
+    "post-rock": "epic", "trance": "epic", "symphonic": "epic",
+    "darkwave": "mysterious", "trip-hop": "mysterious", "synthwave": "mysterious", "outrun": "mysterious",
+    "shoegaze": "mysterious", "free jazz": "mysterious", "impressionist piano": "mysterious",
+    "ragtime": "playful", "scherzo": "playful", "polka": "playful", "chiptune": "playful", "8-bit": "playful",
+    "bebop": "playful", "gypsy jazz": "playful",
 }
 
 # places and situations that clearly imply a genre without naming it
@@ -244,6 +272,42 @@ TEMPO_NEGATIONS: tuple[tuple[str, str], ...] = (
     ("not slow", "fast"), ("not sluggish", "fast"), ("not fast", "slow"), ("nothing fast", "slow"),
     ("not hurried", "slow"), ("no rush", "slow"), ("not frantic", "moderate"),
 )
+
+# basic words of the label vocabulary in other languages, for the rule layer only: the default encoder
+# is English-only, so a non-English prompt still gets its plainest emotion, tempo and instrument words
+FOREIGN_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "emotion": {
+        "happy": ("alegre", "feliz", "joyeux", "joyeuse", "heureux", "fröhlich", "glücklich", "allegro", "allegra",
+                  "felice", "기쁜", "행복한", "신나는", "楽しい", "明るい", "嬉しい", "快乐", "欢快"),
+        "sad": ("triste", "tristeza", "traurig", "melancolico", "melancólico", "mélancolique", "슬픈", "우울한",
+                "悲しい", "切ない", "悲伤", "伤心"),
+        "calm": ("calma", "calmo", "tranquilo", "tranquila", "relajante", "relaxante", "calme", "paisible",
+                 "ruhig", "entspannt", "entspannend", "tranquillo", "rilassante", "잔잔한", "편안한", "穏やか",
+                 "落ち着いた", "平静", "安静", "放松"),
+        "tense": ("tenso", "tensa", "miedo", "tendu", "angoissant", "angespannt", "spannend", "teso", "긴장감",
+                  "무서운", "緊張", "怖い", "紧张", "恐怖"),
+        "epic": ("épico", "épica", "epico", "épique", "episch", "heroico", "héroïque", "heldenhaft", "웅장한",
+                 "장엄한", "壮大", "壮大な", "史诗", "宏大"),
+        "romantic": ("romántico", "romántica", "romantico", "romantica", "romantique", "romantisch", "amor",
+                     "amour", "liebe", "d'amore", "로맨틱한", "사랑", "ロマンチック", "恋", "浪漫"),
+        "mysterious": ("misterioso", "misteriosa", "mystérieux", "mystérieuse", "geheimnisvoll", "mysteriös",
+                       "신비로운", "미스터리", "神秘的", "謎", "神秘"),
+        "playful": ("juguetón", "divertido", "divertida", "ludique", "amusant", "verspielt", "lustig", "giocoso",
+                    "장난스러운", "귀여운", "楽しげ", "かわいい", "俏皮", "可爱"),
+    },
+    "tempo_bin": {
+        "slow": ("lento", "lenta", "lent", "lente", "langsam", "느린", "ゆっくり", "遅い", "慢"),
+        "fast": ("rápido", "rápida", "rapide", "schnell", "schnelle", "schneller", "veloce", "빠른", "速い", "快"),
+    },
+    "instruments": {
+        "piano": ("piano", "klavier", "pianoforte", "피아노", "ピアノ", "钢琴"),
+        "guitar": ("guitarra", "guitare", "gitarre", "e-gitarre", "chitarra", "기타", "ギター", "吉他"),
+        "strings": ("violín", "violon", "geige", "violino", "바이올린", "バイオリン", "小提琴"),
+        "drums": ("batería", "batterie", "schlagzeug", "batteria", "드럼", "ドラム", "鼓"),
+        "choir": ("coro", "chœur", "chor", "합창", "合唱"),
+        "woodwinds": ("flauta", "flûte", "flöte", "flauto", "플루트", "フルート", "长笛"),
+    },
+}
 
 # emotion -> adjectives / mood words
 EMOTION_WORDS: dict[str, tuple[str, ...]] = {

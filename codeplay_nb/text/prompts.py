@@ -21,6 +21,7 @@ from .lexicon import (
     EMOTION_WORDS,
     GAME_CONTEXTS,
     GAME_SCENES,
+    GENRE_MOODS,
     GENRE_PLACES,
     GENRE_WORDS,
     INSTRUMENT_WORDS,
@@ -217,11 +218,15 @@ class PromptGenerator:
         genre_pre = genre_clause = ""
         genre_tempo = None
         scene = scene_tempo = None
+        mood_from_genre = False
         r = rng.random()
         if r < 0.5:
             genre = rng.choice(GENRES)
             word, genre_tempo = split_hint(rng.choice(self.v.genre_words[genre]))
             genre_pre, genre_clause = self._genre_phrase(word)
+            if word in GENRE_MOODS and rng.random() < 0.4:
+                # the style's usual mood is the only emotion cue ("bossa nova by the pool")
+                emotion, mood_from_genre = GENRE_MOODS[word], True
         elif r < 0.62:
             # game scene: implies the game genre and the scene's own emotion and tempo
             scene, emotion, scene_tempo = rng.choice(self.v.game_scenes)
@@ -233,7 +238,11 @@ class PromptGenerator:
         # emotion expression: adjective, situation, or both (a place implies a genre, not an emotion)
         r = rng.random()
         use_adj = (scene is not None and (r < 0.4 or genre != "game")) or (scene is None and r < 0.75)
-        if scene is None and (r >= 0.5 or not use_adj):
+        if mood_from_genre:
+            use_adj = False
+            if rng.random() < 0.5:
+                scene, scene_tempo = self._scene(emotion)
+        elif scene is None and (r >= 0.5 or not use_adj):
             scene, scene_tempo = self._scene(emotion)
         # tempo
         stated_tempo = rng.random() < 0.45

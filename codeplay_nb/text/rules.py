@@ -8,6 +8,9 @@ Rules are used where they are more reliable than the learned heads:
 - named instruments through :data:`codeplay_nb.instruments.ALIASES` plus the larger lexicon, minus the
   ones the prompt excludes (``"no drums"``, ``"without piano"``);
 - an explicit key (``"in A minor"``, ``"key of Eb major"``) -- the only way a key is ever returned;
+- emotion words stated in the prompt (``"gentle"``, ``"mournful"``; not after "not"), which nudge the
+  emotion head; and for non-English prompts a short list of basic words per label in a few languages
+  (:data:`~codeplay_nb.text.lexicon.FOREIGN_WORDS`), since the default encoder reads English only;
 - the script / common words of the prompt, to say when it is probably not English.
 """
 
@@ -20,7 +23,20 @@ from functools import lru_cache
 from ..attributes import normalize_key, tempo_bin
 from ..errors import CodeplayError
 from ..instruments import ALIASES, FAMILY_NAMES
-from .lexicon import GENRE_WORDS, INSTRUMENT_WORDS, NOT_INSTRUMENTS, TEMPO_NEGATIONS, TEMPO_WORDS, split_hint
+from .lexicon import (
+    EMOTION_WORDS,
+    FOREIGN_WORDS,
+    GENRE_WORDS,
+    INSTRUMENT_WORDS,
+    NOT_INSTRUMENTS,
+    TEMPO_NEGATIONS,
+    TEMPO_WORDS,
+    is_held_out,
+    split_hint,
+)
+
+# "all": the whole lexicon (normal use); "train": without held-out words, to score validation prompts honestly
+VOCABULARIES = ("all", "train")
 
 _BPM_RE = re.compile(
     r"(?<![\d.])(\d{2,3})(?:\.\d+)?\s*(?:-\s*\d{2,3}\s*)?(?:bpm|b\.p\.m\.?|beats per minute|beats a minute|beats/min)\b"
@@ -69,6 +85,7 @@ class RuleFindings:
     excluded_instruments: tuple[str, ...] = ()
     key: str | None = None
     language: str = "English"
+    emotions: tuple[str, ...] = ()  # emotion words stated in the prompt
 
 
 def normalise_text(text: str) -> str:
@@ -91,31 +108,58 @@ _AMBIGUOUS_GENRE_WORDS = _words(
 )
 
 
-@lru_cache(maxsize=1)
-def _genre_table() -> tuple[re.Pattern, dict[str, tuple[str, str | None]]]:
+def _keep(word: str, vocabulary: str) -> bool:
+    if vocabulary not in VOCABULARIES:
+        raise ValueError(f"vocabulary must be one of {VOCABULARIES}")
+    return vocabulary == "all" or not is_held_out(word)
+
+
+@lru_cache(maxsize=2)
+def _genre_table(vocabulary: str = "all") -> tuple[re.Pattern, dict[str, tuple[str, str | None]]]:
     table: dict[str, tuple[str, str | None]] = {}
     for genre, words in GENRE_WORDS.items():
         for item in words:
             word, hint = split_hint(item)
-            if word.lower() not in _AMBIGUOUS_GENRE_WORDS:
+            if word.lower() not in _AMBIGUOUS_GENRE_WORDS and _keep(item, vocabulary):
                 table[word.lower()] = (genre, hint)
     return _phrase_pattern(table), table
 
 
-@lru_cache(maxsize=1)
-def _instrument_table() -> tuple[re.Pattern, dict[str, str]]:
+@lru_cache(maxsize=2)
+def _instrument_table(vocabulary: str = "all") -> tuple[re.Pattern, dict[str, str]]:
     table: dict[str, str] = {fam: fam for fam in FAMILY_NAMES}
     table.update({k: v for k, v in ALIASES.items() if k not in ("lead", "grand", "kit", "string")})
     for fam, words in INSTRUMENT_WORDS.items():
+        table.update({w.lower(): fam for w in words if _keep(w, vocabulary)})
+    for fam, words in FOREIGN_WORDS["instruments"].items():
         table.update({w.lower(): fam for w in words})
     return _phrase_pattern(table), table
 
 
-@lru_cache(maxsize=1)
-def _tempo_table() -> tuple[re.Pattern, dict[str, str], re.Pattern, dict[str, str]]:
-    words = {w: b for b, ws in TEMPO_WORDS.items() for w in ws}
+@lru_cache(maxsize=2)
+def _tempo_table(vocabulary: str = "all") -> tuple[re.Pattern, dict[str, str], re.Pattern, dict[str, str]]:
+    words = {w: b for b, ws in TEMPO_WORDS.items() for w in ws if _keep(w, vocabulary)}
+    words.update({w: b for b, ws in FOREIGN_WORDS["tempo_bin"].items() for w in ws})
     negs = dict(TEMPO_NEGATIONS)
     return _phrase_pattern(words), words, _phrase_pattern(negs), negs
+
+
+@lru_cache(maxsize=2)
+def _emotion_table(vocabulary: str = "all") -> tuple[re.Pattern, dict[str, str]]:
+    table: dict[str, str] = {}
+    for emotion, words in EMOTION_WORDS.items():
+        # single words only, and not the ones that also describe tempo or sound ("dark", "soft")
+        table.update({w: emotion for w in words if " " not in w and w not in _VAGUE_EMOTION_WORDS and _keep(w, vocabulary)})
+    for emotion, words in FOREIGN_WORDS["emotion"].items():
+        table.update({w.lower(): emotion for w in words})
+    return _phrase_pattern(table), table
+
+
+_VAGUE_EMOTION_WORDS = frozenset(
+    ("dark", "soft", "quiet", "blue", "down", "warm", "sweet", "huge", "massive", "fun", "love", "still", "ambient",
+     "unknown", "mad", "lazy", "bright", "strange", "curious", "dramatic", "intense", "moody", "sneaky", "grand",
+     "powerful", "positive", "exciting", "thrilling", "funky", "tiptoe", "alien", "cosmic", "horror", "broken")
+)
 
 
 def _lookup(table: dict[str, str], match: str):
@@ -141,6 +185,11 @@ def find_bpm(text: str) -> float | None:
 def find_key(text: str) -> str | None:
     """A key named in the prompt (``"in A minor"``), else ``None``; a key is never guessed."""
     m = _KEY_RE.search(text)
+    if m and m.group(1) == "a" and not m.group(2).strip():
+        # "in a minor mood" is not a key: a lower-case "a" counts only before an ending or a linking word
+        nxt = re.match(r"\s*([a-z]+)", text[m.end():].lower())
+        if nxt and nxt.group(1) not in ("key", "scale", "at", "with", "and", "for", "please", "pls", "bpm", "tempo"):
+            m = None
     if not m:
         return None
     acc = m.group(2).strip().lower()
@@ -152,9 +201,9 @@ def find_key(text: str) -> str | None:
         return None
 
 
-def find_tempo_words(text: str) -> str | None:
+def find_tempo_words(text: str, vocabulary: str = "all") -> str | None:
     """The tempo bin stated in words (negations first: ``"not too fast"`` -> moderate)."""
-    word_re, words, neg_re, negs = _tempo_table()
+    word_re, words, neg_re, negs = _tempo_table(vocabulary)
     t = normalise_text(text)
     m = neg_re.search(t)
     if m:
@@ -167,9 +216,9 @@ def find_tempo_words(text: str) -> str | None:
     return "very_fast" if "very_fast" in bins else bins[0]
 
 
-def find_genres(text: str) -> tuple[tuple[str, ...], str | None]:
+def find_genres(text: str, vocabulary: str = "all") -> tuple[tuple[str, ...], str | None]:
     """Genres named in the prompt (order of appearance) and the tempo the first sub-style implies."""
-    pattern, table = _genre_table()
+    pattern, table = _genre_table(vocabulary)
     found: list[str] = []
     hint = None
     for m in pattern.finditer(normalise_text(text)):
@@ -179,13 +228,14 @@ def find_genres(text: str) -> tuple[tuple[str, ...], str | None]:
         genre, h = entry
         if genre not in found:
             found.append(genre)
+        if genre == found[0]:
             hint = hint or h
     return tuple(found), hint
 
 
-def find_instruments(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def find_instruments(text: str, vocabulary: str = "all") -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``(named, excluded)`` instrument families; ``"no drums"``/``"without piano"`` go to excluded."""
-    pattern, table = _instrument_table()
+    pattern, table = _instrument_table(vocabulary)
     t = normalise_text(text)
     for phrase in NOT_INSTRUMENTS:
         t = t.replace(phrase, " " * len(phrase))
@@ -206,6 +256,20 @@ def find_instruments(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(f for f in named if f not in excluded), tuple(excluded)
 
 
+def find_emotions(text: str, vocabulary: str = "all") -> tuple[str, ...]:
+    """Emotions whose words the prompt states (order of appearance), skipping negated ones ("not sad")."""
+    pattern, table = _emotion_table(vocabulary)
+    t = normalise_text(text)
+    found: list[str] = []
+    for m in pattern.finditer(t):
+        emotion = _lookup(table, m.group(0))
+        if emotion is None or re.search(r"\b(?:not|no|never|nothing|without|less)\s+(?:too\s+|very\s+|so\s+)?$", t[: m.start()]):
+            continue
+        if emotion not in found:
+            found.append(emotion)
+    return tuple(found)
+
+
 def detect_language(text: str) -> str:
     """A rough guess: a script name, a Latin-script language from common words, or ``"English"``."""
     for name, ranges in _SCRIPTS:
@@ -223,18 +287,19 @@ def detect_language(text: str) -> str:
     return best
 
 
-def find_rules(text: str) -> RuleFindings:
-    """Everything the rule layer reads from one prompt."""
+def find_rules(text: str, vocabulary: str = "all") -> RuleFindings:
+    """Everything the rule layer reads from one prompt (``vocabulary="train"`` leaves held-out words out)."""
     bpm = find_bpm(text)
-    genres, genre_tempo = find_genres(text)
-    named, excluded = find_instruments(text)
+    genres, genre_tempo = find_genres(text, vocabulary)
+    named, excluded = find_instruments(text, vocabulary)
     return RuleFindings(
         bpm=bpm,
-        tempo_bin=tempo_bin(bpm) if bpm is not None else find_tempo_words(text),
+        tempo_bin=tempo_bin(bpm) if bpm is not None else find_tempo_words(text, vocabulary),
         genres=genres,
         genre_tempo=genre_tempo,
         instruments=named,
         excluded_instruments=excluded,
         key=find_key(text),
         language=detect_language(text),
+        emotions=find_emotions(text, vocabulary),
     )

@@ -89,6 +89,15 @@ def tempo_tokens(bpm: float) -> tuple[str, str]:
     return f"TEMPO_C_{tenths // 100}", f"TEMPO_F_{tenths % 100}"
 
 
+def _meter_of_length(steps: int) -> tuple[int, int] | None:
+    """A time signature whose bar lasts ``steps`` grid steps (n/4, n/8 or n/16), or None."""
+    for den in (4, 8, 16):
+        unit = STEPS_PER_QUARTER * 4 // den
+        if steps % unit == 0 and 1 <= steps // unit <= 32:
+            return steps // unit, den
+    return None
+
+
 def key_token(key: str | None) -> str:
     return "KEY_unknown" if not key else "KEY_" + key.replace(" ", "_")
 
@@ -243,11 +252,28 @@ class NNNTokenizer(Tokenizer):
         n_bars = len(grid) - 1
         per_bar: list[list[str]] = [[] for _ in range(n_bars)]
         has = False
+        bar_ts: list[tuple[int, int] | None] = [None] * n_bars
         for ts in piece.time_signatures[1:]:
             s = self._steps(ts.time, piece.tpq)
             b = bisect.bisect_right(grid, s) - 1
             if 0 <= b < n_bars:
-                per_bar[b] += [f"TS_NUM_{min(ts.numerator, 32)}", f"TS_DEN_{ts.denominator}"]
+                bar_ts[b] = (min(ts.numerator, 32), ts.denominator)
+        # a bar cut short by a mid-bar meter change is written with a meter of its real length, and the
+        # real meter follows at the next bar line
+        cur = (piece.time_signatures[0].numerator, piece.time_signatures[0].denominator)
+        for b in range(n_bars):
+            if bar_ts[b] is not None:
+                cur = bar_ts[b]
+            length = grid[b + 1] - grid[b]
+            if length != cur[0] * STEPS_PER_QUARTER * 4 // cur[1]:
+                short = _meter_of_length(length)
+                if short is not None:
+                    bar_ts[b] = short
+                    if b + 1 < n_bars and bar_ts[b + 1] is None:
+                        bar_ts[b + 1] = cur
+        for b, ts_b in enumerate(bar_ts):
+            if ts_b is not None:
+                per_bar[b] += [f"TS_NUM_{ts_b[0]}", f"TS_DEN_{ts_b[1]}"]
                 has = True
         last_pos = [0] * n_bars
         for tp in piece.tempos[1:]:

@@ -1,0 +1,66 @@
+"""``codeplay compose "PROMPT" -o OUT.mid``: compose from a prompt and/or attributes."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("compose", help="compose a multi-track MIDI file from a prompt and/or attributes")
+    p.add_argument("prompt", nargs="?", help='what the music should be like, e.g. "a sad piano ballad"')
+    p.add_argument("-o", "--output", required=True, help="MIDI file to write")
+    p.add_argument("--bars", type=int, default=4, help="number of bars (1-64, default 4)")
+    p.add_argument("--genre")
+    p.add_argument("--emotion")
+    p.add_argument("--tempo", help="BPM (e.g. 96) or slow / moderate / fast / very_fast")
+    p.add_argument("--instruments", help="comma-separated: families (piano,bass,drums), GM names or numbers")
+    p.add_argument("--key", help='e.g. "A minor" or "Eb major"')
+    p.add_argument("--time-signature", help="e.g. 3/4")
+    p.add_argument("--seed", type=int, help="same prompt + settings + seed = same MIDI")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--model", help="checkpoint folder or Hugging Face Hub id (default: shipped weights)")
+    p.add_argument("--json", action="store_true", help="print the attributes used and output stats as JSON")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+
+
+def progress_bar(enabled: bool, desc: str):
+    """A tqdm bar counting generated tokens (on stderr), or None."""
+    if not enabled:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="tok", file=sys.stderr, leave=False)
+    return bar, (lambda _tid: bar.update(1))
+
+
+def run(args) -> int:
+    from ..composer import compose
+    from ..errors import CodeplayError
+
+    if args.temperature <= 0:
+        raise CodeplayError("--temperature must be > 0")
+    bar, cb = progress_bar(not args.no_progress and not args.json, "composing")
+    try:
+        song = compose(args.prompt, bars=args.bars, genre=args.genre, emotion=args.emotion, tempo=args.tempo,
+                       instruments=args.instruments, key=args.key, time_signature=args.time_signature,
+                       seed=args.seed, temperature=args.temperature, top_p=args.top_p, model=args.model,
+                       on_token=cb)
+    finally:
+        if bar is not None:
+            bar.close()
+    path = song.save(args.output)
+    if args.json:
+        print(json.dumps({"output": str(path), "attributes": song.attributes.to_dict(), **song.summary()}))
+    else:
+        s = song.summary()
+        a = song.attributes
+        print(f"wrote {path}: {s['bars']} bars, {len(s['tracks'])} tracks "
+              f"({', '.join(t['name'] for t in s['tracks'])}), {s['notes']} notes, {s['tempo_bpm']} BPM, "
+              f"{s['time_signature']}, genre={a.genre or '?'}, emotion={a.emotion or '?'}, key={a.key or '?'}, "
+              f"seed={s['seed']}")
+        for note in a.notes:
+            print(f"note: {note}")
+    return 0

@@ -1,0 +1,201 @@
+"""Piano-roll figure data for a :class:`~codeplay_nb.music.Piece` (Plotly).
+
+:func:`pianoroll_traces` and :func:`pianoroll_layout` return plain dicts (no plotly import), so the
+figure can be built, compared in tests and updated in place in a ``FigureWidget`` trace by trace.
+:func:`pianoroll_figure` wraps them in a ``plotly.graph_objects.Figure`` (plotly imported when called).
+
+Layout: x in beats (quarter notes) from the start of the piece, one horizontal bar per note, one trace per
+track (one colour each, shown in the legend), bar lines and bar numbers, drums on their own lane of rows
+below the pitched range (one row per drum sound used), the selected bars highlighted by a rectangle.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from .music import Piece
+
+PALETTE: tuple[str, ...] = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+)
+DRUM_COLOUR = "#555555"
+NOTE_HEIGHT = 0.8  # in pitch rows
+DRUM_LANE_GAP_ROWS = 2  # empty rows between the lowest pitched note and the drum lane
+UNSELECTED_OPACITY = 0.3
+SELECTION_FILL = "rgba(255, 200, 0, 0.18)"
+SELECTION_LINE = "rgba(230, 150, 0, 0.9)"
+BAR_LINE_COLOUR = "rgba(120, 120, 120, 0.5)"
+PITCH_NAMES: tuple[str, ...] = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+DRUM_NAMES: dict[int, str] = {
+    35: "Acoustic Bass Drum", 36: "Bass Drum", 37: "Side Stick", 38: "Snare", 39: "Hand Clap",
+    40: "Electric Snare", 41: "Low Floor Tom", 42: "Closed Hi-Hat", 43: "High Floor Tom", 44: "Pedal Hi-Hat",
+    45: "Low Tom", 46: "Open Hi-Hat", 47: "Low-Mid Tom", 48: "Hi-Mid Tom", 49: "Crash Cymbal",
+    50: "High Tom", 51: "Ride Cymbal", 52: "Chinese Cymbal", 53: "Ride Bell", 54: "Tambourine",
+    55: "Splash Cymbal", 56: "Cowbell", 57: "Crash Cymbal 2", 59: "Ride Cymbal 2", 60: "Hi Bongo",
+    61: "Low Bongo", 62: "Mute Hi Conga", 63: "Open Hi Conga", 64: "Low Conga", 69: "Cabasa", 70: "Maracas",
+    75: "Claves", 76: "Hi Wood Block", 77: "Low Wood Block", 81: "Open Triangle",
+}
+
+
+def pitch_name(pitch: int) -> str:
+    """``60`` -> ``"C4"`` (scientific pitch notation, middle C = C4)."""
+    return f"{PITCH_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def drum_name(pitch: int) -> str:
+    return DRUM_NAMES.get(pitch, f"Drum {pitch}")
+
+
+def track_colour(index: int, is_drum: bool) -> str:
+    return DRUM_COLOUR if is_drum else PALETTE[index % len(PALETTE)]
+
+
+def bar_beat(piece: Piece, tick: int) -> str:
+    """Musician's position ``bar.beat`` (both from 1; beats in the time signature's unit), e.g. ``3.2``
+    or ``3.2.5`` for the second half of beat 2 of bar 3."""
+    bar = piece.bar_of(tick)
+    start = piece.bar_span(bar, bar)[0]
+    ts = piece.time_signature_at(start)
+    beat = 1 + (tick - start) * ts.denominator / (4 * piece.tpq)
+    return f"{bar + 1}.{beat:.3g}"
+
+
+def _lanes(piece: Piece) -> tuple[int, int, dict[int, float]]:
+    """(lowest, highest) pitched row shown and the row of each drum sound used (below the pitched range)."""
+    pitched = [n.pitch for t in piece.tracks if not t.is_drum for n in t.notes]
+    low, high = (min(pitched), max(pitched)) if pitched else (60, 72)
+    drums = sorted({n.pitch for t in piece.tracks if t.is_drum for n in t.notes})
+    top = low - 1 - DRUM_LANE_GAP_ROWS
+    rows = {p: float(top - i) for i, p in enumerate(reversed(drums))}  # high drum sounds on top
+    return low, high, rows
+
+
+def pianoroll_traces(piece: Piece, selected_tracks: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    """One horizontal-bar trace per track (in track order): ``base`` = onset and ``x`` = length in beats,
+    ``y`` = pitch row, ``customdata`` = ``[bar (from 1), note index]``, hover text with the pitch name,
+    velocity and ``bar.beat``. ``selected_tracks`` (0-based) dims the other tracks."""
+    tpq = piece.tpq
+    _, _, drum_rows = _lanes(piece)
+    chosen = None if selected_tracks is None else set(selected_tracks)
+    traces: list[dict[str, Any]] = []
+    for ti, track in enumerate(piece.tracks):
+        base, length, rows, hover, custom = [], [], [], [], []
+        for ni, n in enumerate(track.notes):
+            base.append(n.start / tpq)
+            length.append(max(n.duration, 1) / tpq)
+            if track.is_drum:
+                rows.append(drum_rows[n.pitch])
+                name = drum_name(n.pitch)
+            else:
+                rows.append(float(n.pitch))
+                name = pitch_name(n.pitch)
+            hover.append(f"{name} · vel {n.velocity} · {bar_beat(piece, n.start)}")
+            custom.append([piece.bar_of(n.start) + 1, ni])
+        colour = track_colour(ti, track.is_drum)
+        traces.append({
+            "type": "bar",
+            "orientation": "h",
+            "name": f"{ti + 1}. {track.label}",
+            "base": base,
+            "x": length,
+            "y": rows,
+            "width": NOTE_HEIGHT,
+            "hovertext": hover,
+            "hovertemplate": "%{hovertext}<extra>%{fullData.name}</extra>",
+            "customdata": custom,
+            "marker": {"color": colour, "line": {"width": 0.5, "color": "rgba(0,0,0,0.4)"}},
+            "opacity": 1.0 if chosen is None or ti in chosen else UNSELECTED_OPACITY,
+            "showlegend": True,
+        })
+    return traces
+
+
+def bar_lines(piece: Piece) -> list[dict[str, Any]]:
+    """A vertical line shape at every bar start and at the end of the last bar."""
+    starts = piece.bar_starts()[: piece.n_bars + 1] if piece.n_bars else [0]
+    return [
+        {"type": "line", "xref": "x", "yref": "paper", "x0": s / piece.tpq, "x1": s / piece.tpq, "y0": 0, "y1": 1,
+         "line": {"color": BAR_LINE_COLOUR, "width": 1}, "layer": "below"}
+        for s in starts
+    ]
+
+
+def selection_shape(piece: Piece, selected_bars: tuple[int, int] | None) -> dict[str, Any] | None:
+    """The highlight rectangle over bars ``(first, last)`` (1-based, inclusive), or ``None``."""
+    if not selected_bars or piece.n_bars == 0:
+        return None
+    first, last = selected_bars
+    first, last = max(1, first), min(piece.n_bars, last)
+    if first > last:
+        return None
+    start, end = piece.bar_span(first - 1, last - 1)
+    return {"type": "rect", "xref": "x", "yref": "paper", "x0": start / piece.tpq, "x1": end / piece.tpq,
+            "y0": 0, "y1": 1, "fillcolor": SELECTION_FILL, "line": {"color": SELECTION_LINE, "width": 1.5},
+            "layer": "below", "name": "selection"}
+
+
+def pianoroll_shapes(piece: Piece, selected_bars: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    shapes = bar_lines(piece)
+    sel = selection_shape(piece, selected_bars)
+    return [*shapes, sel] if sel else shapes
+
+
+def pianoroll_layout(piece: Piece, selected_bars: tuple[int, int] | None = None, *,
+                     height: int = 380) -> dict[str, Any]:
+    """Axes (bar numbers at the bar lines, octave names and a "Drums" label on the y axis), the bar-line
+    and selection shapes, box selection along x."""
+    low, high, drum_rows = _lanes(piece)
+    n = piece.n_bars
+    starts = piece.bar_starts()[: n + 1] if n else [0, 4 * piece.tpq]
+    mids = [(a + b) / 2 / piece.tpq for a, b in zip(starts, starts[1:])]
+    y_min = min(drum_rows.values(), default=float(low)) - 1
+    tickvals = [float(p) for p in range(low - low % 12, high + 1, 12) if p >= low - 1]
+    ticktext = [pitch_name(int(p)) for p in tickvals]
+    if drum_rows:
+        tickvals.append(sum(drum_rows.values()) / len(drum_rows))
+        ticktext.append("Drums")
+    return {
+        "barmode": "overlay",
+        "bargap": 0,
+        "height": height,
+        "margin": {"l": 50, "r": 10, "t": 30, "b": 40},
+        "dragmode": "select",
+        "selectdirection": "h",
+        "hovermode": "closest",
+        "plot_bgcolor": "white",
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
+        "xaxis": {"title": {"text": "bar"}, "tickmode": "array", "tickvals": mids,
+                  "ticktext": [str(i + 1) for i in range(len(mids))], "range": [0, starts[-1] / piece.tpq],
+                  "showgrid": False, "zeroline": False},
+        "yaxis": {"tickmode": "array", "tickvals": tickvals, "ticktext": ticktext,
+                  "range": [y_min, high + 1.5], "showgrid": True, "gridcolor": "rgba(0,0,0,0.06)",
+                  "zeroline": False, "fixedrange": True},
+        "shapes": pianoroll_shapes(piece, selected_bars),
+    }
+
+
+def pianoroll_figure(piece: Piece, selected_bars: tuple[int, int] | None = None,
+                     selected_tracks: Iterable[int] | None = None, *, height: int = 380):
+    """A ``plotly.graph_objects.Figure`` of the piece (see the module docstring)."""
+    import plotly.graph_objects as go
+
+    return go.Figure(data=pianoroll_traces(piece, selected_tracks),
+                     layout=pianoroll_layout(piece, selected_bars, height=height))
+
+
+def bars_of_points(piece: Piece, points: Iterable[tuple[int, int]]) -> tuple[int, int] | None:
+    """The bar range (1-based, inclusive) covering selected notes given as ``(track, note index)``."""
+    bars = [piece.bar_of(piece.tracks[t].notes[i].start) + 1 for t, i in points
+            if 0 <= t < len(piece.tracks) and 0 <= i < len(piece.tracks[t].notes)]
+    return (min(bars), max(bars)) if bars else None
+
+
+def bars_of_beats(piece: Piece, x0: float, x1: float) -> tuple[int, int] | None:
+    """The bar range (1-based, inclusive) touched by a box selection from beat ``x0`` to ``x1``."""
+    if piece.n_bars == 0:
+        return None
+    lo, hi = sorted((x0, x1))
+    last_tick = piece.bar_span(piece.n_bars - 1, piece.n_bars - 1)[1] - 1
+    first = piece.bar_of(min(max(0, round(lo * piece.tpq)), last_tick)) + 1
+    last = piece.bar_of(min(max(0, round(hi * piece.tpq) - 1), last_tick)) + 1
+    return first, max(first, last)
