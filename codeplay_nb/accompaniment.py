@@ -244,20 +244,25 @@ def estimate_chord(notes: Sequence[Note], start: int, end: int) -> str | None:
         return None
     score = _CHORD_MATRIX @ (w / w.sum()) - _CHORD_PENALTY
     if lowest is not None:
-        score = score + 0.1 * (_CHORD_ROOTS == lowest % 12)
+        score = score + 0.1 * (lowest % 12 == _CHORD_ROOTS)
     return _CHORD_NAMES[int(np.argmax(score))]
 
 
 def chord_grid_from_track(piece: Piece, track: Track, beats_per_bar: int) -> list[list[tuple[float, str | None]]]:
     """Estimate a chord per beat from an accompaniment track."""
+    import bisect
+
     starts = piece.bar_starts()
+    onsets = [n.start for n in track.notes]
+    longest = max((n.duration for n in track.notes), default=0)
     grid = []
     for b in range(len(starts) - 1):
         s, e = starts[b], starts[b + 1]
+        near = track.notes[bisect.bisect_left(onsets, s - longest):bisect.bisect_left(onsets, e)]
         step = (e - s) / beats_per_bar
         changes = []
         for j in range(beats_per_bar):
-            ch = estimate_chord(track.notes, int(s + j * step), int(s + (j + 1) * step))
+            ch = estimate_chord(near, int(s + j * step), int(s + (j + 1) * step))
             if ch is not None:
                 changes.append((j / beats_per_bar, ch))
         grid.append(changes)

@@ -59,7 +59,7 @@ def soundfont_path() -> Path | None:
 
 def n_samples(piece: Piece, sample_rate: int = SAMPLE_RATE_HZ) -> int:
     """Length of the rendered audio in samples: the piece's duration plus ``TAIL_SECONDS``."""
-    return int(round((piece.duration_seconds + TAIL_SECONDS) * sample_rate))
+    return round((piece.duration_seconds + TAIL_SECONDS) * sample_rate)
 
 
 def _fit(audio: np.ndarray, length: int) -> np.ndarray:
@@ -121,7 +121,7 @@ def _render_tinysoundfont(piece: Piece, sample_rate: int) -> np.ndarray:
     chunks = []
     done = 0
     for secs, on, ch, pitch, vel in _events(piece):
-        at = min(int(round(secs * sample_rate)), total)
+        at = min(round(secs * sample_rate), total)
         if at > done:
             chunks.append(np.frombuffer(synth.generate(at - done), dtype=np.float32))
             done = at
@@ -151,7 +151,13 @@ def _render_fluidsynth(piece: Piece, sample_rate: int) -> np.ndarray:
     from .io import to_pretty_midi
 
     sf = soundfont_path()
-    return to_pretty_midi(piece).fluidsynth(fs=sample_rate, sf2_path=str(sf) if sf else None)
+    pm = to_pretty_midi(piece)
+    if sf is None:
+        return pm.fluidsynth(fs=sample_rate)
+    try:
+        return pm.fluidsynth(fs=sample_rate, synthesizer=str(sf))
+    except TypeError:  # pretty_midi < 0.2.11
+        return pm.fluidsynth(fs=sample_rate, sf2_path=str(sf))
 
 
 def _render_sine(piece: Piece, sample_rate: int) -> np.ndarray:
@@ -204,7 +210,7 @@ def _working_backends() -> tuple[str, ...]:
 
             if np.abs(np.asarray(audio, dtype=np.float32)).max() > 0:
                 ok.append(name)
-        except Exception as exc:  # noqa: BLE001 - any failure means "not usable here"
+        except Exception as exc:
             log.debug("audio backend %s unavailable: %s: %s", name, type(exc).__name__, exc)
     return tuple(ok)
 
@@ -231,7 +237,7 @@ def render_audio(piece: Piece, *, sample_rate: int = SAMPLE_RATE_HZ, backend: st
     for name in names:
         try:
             audio = _fit(_RENDERERS[name](piece, sample_rate), length)
-        except Exception as exc:  # noqa: BLE001 - fall through to the next synthesizer
+        except Exception as exc:
             log.warning("audio backend %s failed (%s: %s); trying the next", name, type(exc).__name__, exc)
             continue
         peak = float(np.abs(audio).max()) if audio.size else 0.0

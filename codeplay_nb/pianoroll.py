@@ -11,7 +11,9 @@ below the pitched range (one row per drum sound used), the selected bars highlig
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from itertools import pairwise
+from typing import Any
 
 from .music import Piece
 
@@ -147,7 +149,7 @@ def pianoroll_layout(piece: Piece, selected_bars: tuple[int, int] | None = None,
     low, high, drum_rows = _lanes(piece)
     n = piece.n_bars
     starts = piece.bar_starts()[: n + 1] if n else [0, 4 * piece.tpq]
-    mids = [(a + b) / 2 / piece.tpq for a, b in zip(starts, starts[1:])]
+    mids = [(a + b) / 2 / piece.tpq for a, b in pairwise(starts)]
     y_min = min(drum_rows.values(), default=float(low)) - 1
     tickvals = [float(p) for p in range(low - low % 12, high + 1, 12) if p >= low - 1]
     ticktext = [pitch_name(int(p)) for p in tickvals]

@@ -352,3 +352,22 @@ def test_iter_corpus_limits_and_unknown_source(tmp_path: Path):
     assert [i.source for i in items] == ["pop909", "pop909", "nottingham"]
     with pytest.raises(CodeplayError, match="unknown corpus source"):
         list(corpora.iter_corpus(["pop909", "lakhh"], data))
+
+
+def test_exploration_stats_and_figures(tmp_path: Path):
+    from codeplay_nb import exploration as ex
+
+    data = _fake_data(tmp_path)
+    rows, skipped = ex.collect_stats(["pop909", "nottingham", "vgmidi"], data)
+    summ = {s["source"]: s for s in ex.summarize(rows)}
+    assert summ["pop909"]["pieces"] == 2 and summ["nottingham"]["pieces"] == 2 and summ["vgmidi"]["pieces"] == 1
+    assert summ["pop909"]["genres"] == {"pop": 2} and summ["pop909"]["pitch_range"] == (48, 72)
+    assert {r["reason"] for r in ex.skipped_summary(skipped)} == {
+        "phrases carry different valence/arousal labels", "no row in vgmidi_labelled.csv"}
+    assert ex.available_sources(["pop909", "music21"], tmp_path / "nowhere") == ["music21"]
+    pytest.importorskip("plotly")
+    figs = ex.all_figures(rows)
+    assert set(figs) == {"sizes", "tempo", "keys", "time_signatures", "instruments", "genres", "pitch_ranges"}
+    keys = figs["keys"]
+    pop = next(t for t in keys.data if t.name == "pop909")
+    assert dict(zip(pop.x, pop.y, strict=True))["A minor"] == 2

@@ -211,7 +211,9 @@ def test_tiny_roberta_backbone_end_to_end():
     )
     backbone = TransformerBackbone("tiny-roberta", RobertaForSequenceClassification(config), tokenizer, normalize=False)
     assert backbone.dim == 32 + 28
-    heads = PromptHeads(HeadsConfig(input_dim=backbone.feature_dim("mean+segments"), hidden_dim=16, backbone="tiny-roberta"))
+    heads = PromptHeads(HeadsConfig(
+        input_dim=backbone.feature_dim("mean+segments"), hidden_dim=16, backbone="tiny-roberta", features="mean+segments",
+    ))
     clf = PromptClassifier(backbone, heads)
     out = classify("a sad piano piece, slow, at 70 bpm", model=clf)
     assert out.emotion in EMOTIONS and out.bpm == 70.0 and "piano" in out.instruments

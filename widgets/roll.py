@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from codeplay_nb.music import Piece
 from codeplay_nb.pianoroll import (
@@ -38,7 +39,7 @@ def figure_widget_available() -> bool:
         import plotly.graph_objects as go
 
         go.FigureWidget()
-    except Exception as exc:  # noqa: BLE001 - ImportError, or plotly's own "install anywidget" error
+    except Exception as exc:
         log.info("plotly FigureWidget unavailable (%s): using the static piano roll", exc)
         return False
     return True
@@ -87,10 +88,10 @@ class PianoRollView:
                 fig.add_traces(traces)
                 self._connect()
             else:
-                for trace, new in zip(fig.data, traces):
+                for trace, new in zip(fig.data, traces, strict=True):
                     trace.update({k: new[k] for k in TRACE_FIELDS}, overwrite=True)
                     trace.selectedpoints = None
-            fig.layout.update(layout, overwrite=True)
+            fig.layout.update({**layout, "selections": []}, overwrite=True)  # drop the last box selection
 
     def highlight(self, selected_bars: tuple[int, int] | None, selected_tracks: Iterable[int] | None) -> None:
         """Move the selection rectangle and dim unselected tracks without redrawing the notes."""
@@ -128,7 +129,7 @@ class PianoRollView:
         if idx is None:
             return
         if idx == 0:
-            self._pending = {}
+            self._pending = set()
         self._pending.update({(idx, i) for i in getattr(points, "point_inds", [])})
         if idx == len(data) - 1:
             chosen, self._pending = sorted(self._pending), set()

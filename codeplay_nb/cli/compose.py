@@ -26,14 +26,43 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def check_output_folder(output: str) -> None:
+    """Fail before generating, not after, when the output folder does not exist."""
+    from pathlib import Path
+
+    from ..errors import CodeplayError
+
+    parent = Path(output).parent
+    if not parent.is_dir():
+        raise CodeplayError(f"output folder {parent} does not exist")
+
+
+class _LazyBar:
+    """A tqdm bar counting generated tokens on stderr, opened at the first token: a mistake found before
+    generation starts leaves stderr with the one error line only."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc = desc
+        self.bar = None
+
+    def update(self, _tid: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc=self.desc, unit="tok", file=sys.stderr, leave=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def progress_bar(enabled: bool, desc: str):
-    """A tqdm bar counting generated tokens (on stderr), or None."""
+    """A progress bar and its per-token callback, or (None, None)."""
     if not enabled:
         return None, None
-    from tqdm import tqdm
-
-    bar = tqdm(desc=desc, unit="tok", file=sys.stderr, leave=False)
-    return bar, (lambda _tid: bar.update(1))
+    bar = _LazyBar(desc)
+    return bar, bar.update
 
 
 def run(args) -> int:
@@ -42,6 +71,7 @@ def run(args) -> int:
 
     if args.temperature <= 0:
         raise CodeplayError("--temperature must be > 0")
+    check_output_folder(args.output)
     bar, cb = progress_bar(not args.no_progress and not args.json, "composing")
     try:
         song = compose(args.prompt, bars=args.bars, genre=args.genre, emotion=args.emotion, tempo=args.tempo,

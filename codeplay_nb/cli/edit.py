@@ -45,7 +45,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from .. import editing
     from ..io import read_midi, write_midi
-    from .compose import progress_bar
+    from .compose import check_output_folder, progress_bar
 
     src, out = Path(args.input), Path(args.output)
     if out.resolve() == src.resolve() and not args.overwrite:
@@ -53,6 +53,7 @@ def run(args) -> int:
     if args.temperature <= 0:
         raise CodeplayError("--temperature must be > 0")
     piece = read_midi(src)
+    check_output_folder(args.output)
     model = args.model
     if args.backend == "amt" and model is not None:
         from ..amt.model import load_amt_model

@@ -32,9 +32,9 @@ class ModelConfig(_JsonMixin):
     """GPT-2 shape. ``tiny`` trains in about a minute on a laptop CPU (CI); ``default`` is shipped."""
 
     n_layer: int = 4
-    n_embd: int = 192
+    n_embd: int = 256
     n_head: int = 4
-    n_positions: int = 512
+    n_positions: int = 768
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
@@ -52,10 +52,10 @@ class ModelConfig(_JsonMixin):
 class TrainConfig(_JsonMixin):
     """Training run settings (Hugging Face Trainer underneath: one CPU, one GPU or many via accelerate)."""
 
-    max_steps: int = 800
-    batch_size: int = 16
-    block_size: int = 512
-    learning_rate: float = 2e-3
+    max_steps: int = 1200
+    batch_size: int = 12
+    block_size: int = 768
+    learning_rate: float = 1.5e-3
     warmup_steps: int = 50
     weight_decay: float = 0.05
     seed: int = 1234

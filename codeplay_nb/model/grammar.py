@@ -162,6 +162,15 @@ class NNNConstraint:
                 can_close = False
         if runaway and can_close:
             return m
+        if runaway:  # over budget but a note is still required: only tokens that lead to that note
+            if s.vel_set and s.dur_set:
+                return m | (self._group["drum_pitch"] if self._current_is_drum() else self._group["pitch"])
+            m |= self._group["vd"]
+            if not s.vel_set:
+                m |= self._group["vel"]
+            if not s.dur_set:
+                m |= self._group["dur"]
+            return m
         room = bar_len - 1 - s.pos
         if room > 0 and not runaway:
             m[self.shift0: self.shift0 + min(room, MAX_SHIFT_STEPS)] = True

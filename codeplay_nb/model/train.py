@@ -93,7 +93,8 @@ def train(
     tok = NNNTokenizer()
     block = min(train_config.block_size, model_config.n_positions)
     train_ds = PackedTokens(data / "train.bin", block)
-    val_ds = PackedTokens(data / "val.bin", block) if (data / "val.bin").exists() else None
+    val_bin = data / "val.bin"  # a small build may hold no (or less than one block of) validation tokens
+    val_ds = PackedTokens(val_bin, block) if val_bin.exists() and val_bin.stat().st_size // 2 > block else None
     manifest = json.loads((data / "manifest.json").read_text()) if (data / "manifest.json").exists() else {}
     model = build_model(model_config, tok.vocab_size, seed=train_config.seed)
     n_params = sum(p.numel() for p in model.parameters())

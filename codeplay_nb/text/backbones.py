@@ -28,12 +28,18 @@ _SEGMENT_RE = re.compile(r"[,;/!?()]|\.(?:\s|$)|\s[-–—]\s|\n")
 
 @contextlib.contextmanager
 def _hf_offline() -> Iterator[None]:
-    """Set ``HF_HUB_OFFLINE=1`` for the duration of a local load only."""
+    """Set ``HF_HUB_OFFLINE=1`` (and hide the weight-loading progress bar) for a local load only."""
+    from transformers.utils import logging as hf_logging
+
     old = os.environ.get("HF_HUB_OFFLINE")
     os.environ["HF_HUB_OFFLINE"] = "1"
+    bar = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
     try:
         yield
     finally:
+        if bar:
+            hf_logging.enable_progress_bar()
         if old is None:
             os.environ.pop("HF_HUB_OFFLINE", None)
         else:

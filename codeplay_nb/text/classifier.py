@@ -5,7 +5,8 @@ How the two sources are combined (the rules win where they read an explicit stat
 - genre: head probabilities; a genre or sub-style named in the prompt moves 75% of the mass onto it.
   The genre stays ``None`` when the "no genre" class wins or no genre reaches ``GENRE_MIN_PROB``.
 - emotion: head probabilities, always a best guess; emotion words stated in the prompt move 40% of the
-  mass onto them (85% for a non-English prompt, where the English-only encoder is unreliable).
+  mass onto them (85% for a non-English prompt, where the English-only encoder is unreliable); with no
+  emotion word, a named sub-style with a usual mood (bossa nova -> calm, dubstep -> tense) moves 50%.
 - tempo bin: head probabilities; an explicit BPM or tempo word (with negation: "not too fast") moves 85%
   of the mass onto the stated bin, a named sub-style with a typical tempo (drum and bass) 60%. The BPM is
   the stated number, else the default BPM of the chosen bin. With no tempo cue at all, 30% of the mass
@@ -41,6 +42,7 @@ RULE_WEIGHT_TEMPO = 0.85
 RULE_WEIGHT_STYLE_TEMPO = 0.6
 RULE_WEIGHT_EMOTION = 0.4
 RULE_WEIGHT_EMOTION_FOREIGN = 0.85
+RULE_WEIGHT_STYLE_MOOD = 0.5
 WEIGHT_EMOTION_TEMPO = 0.3
 
 
@@ -111,7 +113,10 @@ def _combine(
     best_genre = max(genre_p, key=genre_p.get)
     genre = best_genre if best_genre in GENRES and genre_p[best_genre] >= GENRE_MIN_PROB else None
     # emotion
-    emotion_p = _mix(hp["emotion"], rules.emotions, RULE_WEIGHT_EMOTION_FOREIGN if foreign else RULE_WEIGHT_EMOTION)
+    if rules.emotions:
+        emotion_p = _mix(hp["emotion"], rules.emotions, RULE_WEIGHT_EMOTION_FOREIGN if foreign else RULE_WEIGHT_EMOTION)
+    else:
+        emotion_p = _mix(hp["emotion"], [rules.genre_mood] if rules.genre_mood else [], RULE_WEIGHT_STYLE_MOOD)
     emotion = max(emotion_p, key=emotion_p.get)
     # tempo
     if rules.tempo_bin:

@@ -26,6 +26,7 @@ from ..instruments import ALIASES, FAMILY_NAMES
 from .lexicon import (
     EMOTION_WORDS,
     FOREIGN_WORDS,
+    GENRE_MOODS,
     GENRE_WORDS,
     INSTRUMENT_WORDS,
     NOT_INSTRUMENTS,
@@ -81,6 +82,7 @@ class RuleFindings:
     tempo_bin: str | None = None
     genres: tuple[str, ...] = ()
     genre_tempo: str | None = None  # the tempo a named sub-style implies (e.g. drum and bass -> very fast)
+    genre_mood: str | None = None  # the emotion a named sub-style usually has (e.g. bossa nova -> calm)
     instruments: tuple[str, ...] = ()
     excluded_instruments: tuple[str, ...] = ()
     key: str | None = None
@@ -216,11 +218,12 @@ def find_tempo_words(text: str, vocabulary: str = "all") -> str | None:
     return "very_fast" if "very_fast" in bins else bins[0]
 
 
-def find_genres(text: str, vocabulary: str = "all") -> tuple[tuple[str, ...], str | None]:
-    """Genres named in the prompt (order of appearance) and the tempo the first sub-style implies."""
+def find_genres(text: str, vocabulary: str = "all") -> tuple[tuple[str, ...], str | None, str | None]:
+    """Genres named in the prompt (order of appearance), and the tempo and usual emotion of the first
+    genre's sub-styles (``"bossa nova"`` -> latin, moderate, calm)."""
     pattern, table = _genre_table(vocabulary)
     found: list[str] = []
-    hint = None
+    hint = mood = None
     for m in pattern.finditer(normalise_text(text)):
         entry = _lookup(table, m.group(0))
         if entry is None:
@@ -230,7 +233,8 @@ def find_genres(text: str, vocabulary: str = "all") -> tuple[tuple[str, ...], st
             found.append(genre)
         if genre == found[0]:
             hint = hint or h
-    return tuple(found), hint
+            mood = mood or _lookup(GENRE_MOODS, m.group(0))
+    return tuple(found), hint, mood
 
 
 def find_instruments(text: str, vocabulary: str = "all") -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -290,13 +294,14 @@ def detect_language(text: str) -> str:
 def find_rules(text: str, vocabulary: str = "all") -> RuleFindings:
     """Everything the rule layer reads from one prompt (``vocabulary="train"`` leaves held-out words out)."""
     bpm = find_bpm(text)
-    genres, genre_tempo = find_genres(text, vocabulary)
+    genres, genre_tempo, genre_mood = find_genres(text, vocabulary)
     named, excluded = find_instruments(text, vocabulary)
     return RuleFindings(
         bpm=bpm,
         tempo_bin=tempo_bin(bpm) if bpm is not None else find_tempo_words(text, vocabulary),
         genres=genres,
         genre_tempo=genre_tempo,
+        genre_mood=genre_mood,
         instruments=named,
         excluded_instruments=excluded,
         key=find_key(text),

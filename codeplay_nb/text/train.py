@@ -50,7 +50,7 @@ class TrainConfig:
 
     @classmethod
     def small(cls, **kw) -> TrainConfig:
-        return cls(**{"n_train": 2000, "n_val": 300, "epochs": 15, **kw})
+        return cls(**{"n_train": 1500, "n_val": 200, "epochs": 15, **kw})
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,0 +1,131 @@
+"""Helpers for the end-to-end browser tests: a throw-away JupyterLab server and Debian's Chromium driven
+by Playwright's sync API (never ``playwright install``: the system browser is used).
+
+Environment: ``CODEPLAY_CHROMIUM`` (default ``/usr/bin/chromium``), ``CODEPLAY_ARTIFACTS`` (screenshots;
+default ``tests/browser/artifacts``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "05_compose.ipynb"
+CHROMIUM = os.environ.get("CODEPLAY_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SERVER_START_SECONDS = 60 * float(os.environ.get("CODEPLAY_BROWSER_SLOWDOWN", "1"))
+LAUNCH_MS = int(60_000 * float(os.environ.get("CODEPLAY_BROWSER_SLOWDOWN", "1")))
+# kernel environment for the notebook under test: tiny random model, rule-based prompt reading
+KERNEL_ENV = {"CODEPLAY_MODEL": "tiny", "CODEPLAY_CLASSIFIER": "rules"}
+
+
+def artifacts_dir() -> Path:
+    out = Path(os.environ.get("CODEPLAY_ARTIFACTS") or ROOT / "tests" / "browser" / "artifacts")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    for module in ("playwright.sync_api", "jupyterlab", "ipywidgets", "plotly", "anywidget"):
+        try:
+            __import__(module)
+        except ImportError:
+            return f"{module} is not installed"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_settings(settings: Path) -> None:
+    """User settings that keep pop-ups away: no news / update notifications."""
+    target = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    return artifacts_dir()
+
+
+@pytest.fixture(scope="module")
+def lab_url(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 (no token, ``--allow-root``) serving a temp folder that holds a
+    copy of the compose notebook; yields the base URL."""
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    root.mkdir()
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    _write_settings(base / "settings")
+    port = _free_port()
+    env = {**os.environ, **KERNEL_ENV, "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"), "JUPYTER_RUNTIME_DIR": str(base / "runtime")}
+    env.pop("CODEPLAY_COMPOSE_ON_START", None)
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+           f"--ServerApp.root_dir={root}", "--IdentityProvider.token=", "--ServerApp.password=",
+           "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False"]
+    log = (base / "server.log").open("w")
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"JupyterLab did not start; log:\n{(base / 'server.log').read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.copy(base / "server.log", artifacts_dir() / "jupyterlab-server.log")
+
+
+@pytest.fixture
+def page(lab_url, tmp_path):
+    """A Chromium page (fresh profile) with console errors collected in ``page.console_errors``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1280, "height": 1000})
+        pg = context.pages[0] if context.pages else context.new_page()
+        pg.console_errors = []
+        pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
+        pg.lab_url = lab_url
+        try:
+            yield pg
+        finally:
+            context.close()

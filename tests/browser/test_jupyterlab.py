@@ -1,0 +1,107 @@
+"""End to end in a real browser: JupyterLab + Chromium (Playwright) run the compose notebook, compose from a
+prompt, box-select bars on the piano roll, regenerate them and check that the roll changed.
+
+Run: ``python -m pytest -m browser tests/browser -q`` (needs Debian ``chromium`` and PyPI ``playwright``;
+skipped otherwise). Screenshots go to ``$CODEPLAY_ARTIFACTS`` or ``tests/browser/artifacts``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK_NAME = "05_compose.ipynb"  # copied into the server root by the lab_url fixture
+SLOWDOWN = float(os.environ.get("CODEPLAY_BROWSER_SLOWDOWN", "1"))  # scales every timeout on a busy machine
+LOAD_MS = int(90_000 * SLOWDOWN)  # generous: the CPU is shared with other jobs
+COMPOSE_MS = int(180_000 * SLOWDOWN)
+UI_MS = int(30_000 * SLOWDOWN)
+APP = ".codeplay-app"
+BARS_JS = f"() => Array.from(document.querySelectorAll('{APP} .js-plotly-plot .barlayer path')).map(p => p.getAttribute('d')).join('|')"
+
+
+def _wait_kernel_idle(page, timeout: int = LOAD_MS) -> None:
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout)
+
+
+def _message(page) -> str:
+    return page.locator(f"{APP} .codeplay-message").inner_text()
+
+
+def _roll_bars(page) -> str:
+    return page.evaluate(BARS_JS)
+
+
+class Steps:
+    """Writes how long each step took to ``browser-steps.log`` in the artifacts folder."""
+
+    def __init__(self, path):
+        self.path, self.t0 = path, time.monotonic()
+        path.write_text("")
+
+    def __call__(self, what: str) -> None:
+        with self.path.open("a") as f:
+            f.write(f"{time.monotonic() - self.t0:7.1f} s  {what}\n")
+
+
+def test_compose_select_and_regenerate_in_jupyterlab(page, artifacts):
+    step = Steps(artifacts / "browser-steps.log")
+    page.set_default_timeout(LOAD_MS)
+    page.goto(f"{page.lab_url}/lab/tree/{NOTEBOOK_NAME}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=LOAD_MS)
+    step('page loaded')
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands", timeout=LOAD_MS)
+    _wait_kernel_idle(page)
+
+    step('kernel idle')
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_selector(APP, timeout=COMPOSE_MS)
+    _wait_kernel_idle(page, COMPOSE_MS)
+
+    step('cells run, app shown')
+    prompt = page.locator(f"{APP} textarea").first
+    prompt.fill("a happy pop song with piano and drums at 120 bpm")
+    page.get_by_role("button", name="Compose", exact=True).click()
+    page.wait_for_function(
+        f"() => (document.querySelector('{APP} .codeplay-message') || {{}}).textContent?.includes('Version 0')",
+        timeout=COMPOSE_MS)
+    page.wait_for_function(f"() => document.querySelectorAll('{APP} .js-plotly-plot .barlayer path').length > 0",
+                           timeout=COMPOSE_MS)
+    step('composed, roll drawn')
+    assert "Version 0: compose" in _message(page)
+    before = _roll_bars(page)
+    out = artifacts
+    roll = page.locator(f"{APP} .js-plotly-plot").first
+    roll.scroll_into_view_if_needed()
+    page.locator(APP).screenshot(path=str(out / "jupyterlab-compose.png"))
+    roll.screenshot(path=str(out / "pianoroll.png"))
+
+    step('screenshot taken')
+    # box-select the middle of the roll (bars 2-3 of 4) with the mouse: dragmode is "select"
+    area = page.locator(f"{APP} .js-plotly-plot .nsewdrag").first.bounding_box()
+    y = area["y"] + area["height"] / 2
+    page.mouse.move(area["x"] + area["width"] * 0.30, y)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * 0.50, y, steps=8)
+    page.mouse.move(area["x"] + area["width"] * 0.70, y, steps=8)
+    page.mouse.up()
+    readout = page.locator(f"{APP} .widget-readout").first
+    page.wait_for_function(
+        f"() => /2\\D+3/.test(document.querySelector('{APP} .widget-readout')?.textContent || '')", timeout=UI_MS)
+    assert "2" in readout.inner_text() and "3" in readout.inner_text()
+    page.locator(APP).screenshot(path=str(out / "jupyterlab-selected.png"))
+
+    step('bars 2-3 selected on the roll')
+    page.get_by_role("button", name="Regenerate bars").click()
+    page.wait_for_function(
+        f"() => (document.querySelector('{APP} .codeplay-message') || {{}}).textContent?.includes('Version 1')",
+        timeout=COMPOSE_MS)
+    page.wait_for_function(f"(old) => ({BARS_JS})() !== old", arg=before, timeout=UI_MS)
+    step('regenerated, roll changed')
+    assert "Version 1: infill" in _message(page)
+    assert _roll_bars(page) != before
+    page.locator(APP).screenshot(path=str(out / "jupyterlab-regenerated.png"))
+    assert not [e for e in page.console_errors if "codeplay" in e.lower()]

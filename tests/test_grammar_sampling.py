@@ -1,0 +1,133 @@
+"""Grammar-constrained, KV-cached sampling with the tiny random model: every output is well formed and has
+exactly the requested bars and instruments; seeds reproduce; the cache changes nothing."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from codeplay_nb.attributes import EMOTIONS, GENRES, KEYS, Attributes
+from codeplay_nb.instruments import FAMILIES, family_of_program
+from codeplay_nb.model.grammar import NNNConstraint
+from codeplay_nb.model.sample import _filter, sample
+from codeplay_nb.tokenizers.base import STEPS_PER_QUARTER
+
+METERS = ((3, 4), (4, 4), (6, 8), (7, 8))
+
+
+def _request(rng: random.Random):
+    n_inst = rng.randint(1, 6)
+    pool = [(FAMILIES[f][0], f == "drums") for f in FAMILIES]
+    pool += [(p, False) for p in rng.sample(range(128), 6)]
+    programs = list(dict.fromkeys(rng.sample(pool, n_inst)))
+    if rng.random() < 0.5 and (0, True) not in programs:
+        programs[-1] = (0, True)
+    attrs = Attributes(genre=rng.choice([*GENRES, None]), emotion=rng.choice([*EMOTIONS, None]),
+                       key=rng.choice([*KEYS, None]))
+    return attrs, rng.uniform(40, 200), rng.choice(METERS), rng.randint(1, 4), programs
+
+
+def _prompt_and_constraint(tok, attrs, bpm, ts, n_bars, programs, **kw):
+    fams = {family_of_program(p, d) for p, d in programs}
+    prompt = tok.ids(tok.header_tokens(attrs, n_bars, fams, bpm, ts))
+    bar_steps = [ts[0] * STEPS_PER_QUARTER * 4 // ts[1]] * n_bars
+    return prompt, NNNConstraint(tok, programs=programs, bar_steps=bar_steps, **kw)
+
+
+@pytest.mark.parametrize("case", range(20))
+def test_constrained_sampling_gives_exactly_the_request(tiny_model, case):
+    tok = tiny_model.tokenizer
+    attrs, bpm, ts, n_bars, programs = _request(random.Random(1000 + case))
+    prompt, constraint = _prompt_and_constraint(tok, attrs, bpm, ts, n_bars, programs, max_tokens_per_bar=60)
+    out = sample(tiny_model.model, prompt, constraint, seed=case)
+    assert constraint.done
+    ids = prompt + out
+    assert tok.check(ids) == []
+    piece = tok.decode(ids)
+    # check() also verified that every track holds exactly the header's BARS_n bars
+    assert f"BARS_{n_bars}" in tok.tokens(prompt)
+    bar_ticks = ts[0] * 480 * 4 // ts[1]
+    assert piece.bar_span(n_bars - 1)[1] == n_bars * bar_ticks
+    assert max(n.start for t in piece.tracks for n in t.notes) < n_bars * bar_ticks
+    assert [(t.program if not t.is_drum else 0, t.is_drum) for t in piece.tracks] == programs
+    assert all(t.notes for t in piece.tracks)
+    assert (piece.time_signatures[0].numerator, piece.time_signatures[0].denominator) == ts
+    assert piece.tempos[0].qpm == pytest.approx(bpm, abs=0.05)
+    for t in piece.tracks:
+        assert all(n.start < piece.length for n in t.notes)
+        if t.is_drum:
+            assert all(27 <= n.pitch < 88 for n in t.notes)
+
+
+def test_same_seed_same_ids_and_different_seed_differs(tiny_model):
+    tok = tiny_model.tokenizer
+    req = (Attributes(genre="rock"), 128.0, (4, 4), 2, [(25, False), (33, False), (0, True)])
+
+    def run(seed):
+        prompt, c = _prompt_and_constraint(tok, *req, max_tokens_per_bar=40)
+        return sample(tiny_model.model, prompt, c, seed=seed, temperature=1.3)
+
+    assert run(7) == run(7)
+    assert run(7) != run(8)
+
+
+def test_fill_task_fills_every_placeholder(tiny_model, real_pieces):
+    from codeplay_nb.music import slice_bars
+
+    tok = tiny_model.tokenizer
+    window = slice_bars(real_pieces["real_pop909_003_8bars.mid"], 0, 3)
+    cells = {0: {1, 2}, 2: {3}}
+    prompt = tok.ids(tok.encode_tokens(window, Attributes(), fill=cells, end=False, keep_empty=True))
+    n_fill = tok.tokens(prompt).count("FILL")
+    assert n_fill >= 2
+    c = NNNConstraint(tok, fill_steps=[4 * STEPS_PER_QUARTER] * n_fill, fill_drum=[False] * n_fill,
+                      max_tokens_per_bar=30)
+    out = sample(tiny_model.model, prompt, c, seed=3)
+    toks = tok.tokens(prompt + out)
+    assert tok.check(prompt + out) == []
+    assert toks.count("FILL_START") == toks.count("FILL_END") == n_fill
+    assert any(t.startswith("PITCH_") for t in tok.tokens(out))
+
+
+def test_context_overflow_is_closed_legally(tiny_model):
+    tok = tiny_model.tokenizer
+    prompt, c = _prompt_and_constraint(tok, Attributes(), 120.0, (4, 4), 4, [(0, False), (0, True)])
+    out = sample(tiny_model.model, prompt, c, seed=0, max_new_tokens=20)
+    assert c.done and tok.check(prompt + out) == []
+    assert tok.decode(prompt + out).n_bars == 4
+
+
+def _uncached_reference(model, prompt, constraint, *, temperature, top_k, top_p, seed, steps):
+    """The plain algorithm: a full forward pass over the whole sequence at every sampled step."""
+    gen = torch.Generator().manual_seed(seed)
+    seq = list(prompt)
+    out = []
+    with torch.inference_mode():
+        while not constraint.done and len(out) < steps:
+            allowed = constraint.allowed()
+            if int(allowed.sum()) == 1:
+                tid = int(allowed.nonzero()[0])
+            else:
+                logits = model(input_ids=torch.tensor([seq])).logits[0, -1].float()
+                scores = (logits / temperature).masked_fill(~allowed, float("-inf"))
+                probs = torch.softmax(_filter(scores, top_k, top_p), dim=-1)
+                tid = int(torch.multinomial(probs, 1, generator=gen))
+            constraint.advance(tid)
+            out.append(tid)
+            seq.append(tid)
+    return out
+
+
+@pytest.mark.parametrize("settings", [dict(temperature=1.0, top_k=1, top_p=1.0),  # argmax
+                                      dict(temperature=1.0, top_k=0, top_p=0.95),
+                                      dict(temperature=0.8, top_k=20, top_p=1.0)])
+def test_cached_sampling_equals_the_uncached_reference(tiny_model, settings):
+    tok = tiny_model.tokenizer
+    req = (Attributes(genre="jazz", key="D minor"), 96.0, (3, 4), 2, [(0, False), (33, False)])
+    prompt, c1 = _prompt_and_constraint(tok, *req, max_tokens_per_bar=30)
+    cached = sample(tiny_model.model, prompt, c1, seed=11, **settings)
+    _, c2 = _prompt_and_constraint(tok, *req, max_tokens_per_bar=30)
+    ref = _uncached_reference(tiny_model.model, prompt, c2, seed=11, steps=len(cached), **settings)
+    assert ref == cached

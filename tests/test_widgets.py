@@ -1,0 +1,176 @@
+"""The composing app driven headless (tiny random model): its results equal calling the core directly."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("plotly")
+
+from codeplay_nb.widgets import ComposerApp
+
+from codeplay_nb.attributes import Attributes
+from codeplay_nb.composer import compose
+from codeplay_nb.model.checkpoint import tiny_music_model
+from codeplay_nb.pianoroll import pianoroll_traces
+
+PROMPT = "a happy pop tune with piano and bass"
+SEED = 11
+
+
+def stub_classify(prompt: str) -> Attributes:
+    return Attributes(genre="pop", emotion="happy", bpm=112.0, instruments=("piano", "bass"),
+                      probabilities={"genre": {"pop": 0.7, "rock": 0.3}, "emotion": {"happy": 0.9, "sad": 0.1},
+                                     "tempo_bin": {"moderate": 0.6, "fast": 0.4},
+                                     "instruments": {"piano": 0.95, "bass": 0.8}})
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny_music_model()
+
+
+def _notes_outside(piece, first: int, last: int):
+    start, end = piece.bar_span(first - 1, last - 1)
+    return [[n for n in t.notes if not start <= n.start < end] for t in piece.tracks]
+
+
+@pytest.fixture(scope="module")
+def composed(model):
+    app = ComposerApp(model, classify_fn=stub_classify, display=False)
+    app.prompt.value = PROMPT
+    app.bar_count.value = 8
+    app.random_seed.value = False
+    app.seed.value = SEED
+    app.compose_button.click()
+    return app
+
+
+def test_compose_button_equals_core_compose(composed, model):
+    app = composed
+    direct = compose(PROMPT, bars=8, seed=SEED, temperature=1.0, top_p=0.95, model=model, classify_fn=stub_classify)
+    assert "codeplay-message" in app.message.value and "color:#b00020" not in app.message.value
+    assert app.song.piece == direct.piece
+    assert app.song.attributes == direct.attributes
+    # the figure shows exactly the core piano-roll traces of that piece
+    expected = pianoroll_traces(direct.piece)
+    fig = app.piano_roll
+    assert len(fig.data) == len(expected) == len(direct.piece.tracks)
+    for trace, exp in zip(fig.data, expected, strict=True):
+        assert trace.name == exp["name"]
+        assert list(trace.base) == exp["base"] and list(trace.x) == exp["x"] and list(trace.y) == exp["y"]
+        assert list(trace.hovertext) == exp["hovertext"]
+    # controls: inferred attributes with confidence, bar selector over the whole piece, one version
+    assert (app.genre.value, app.emotion.value, app.tempo.value) == ("pop", "happy", 112)
+    assert "70%" in app.attributes.confidence["genre"].value
+    assert app.bars.max == 8 and app.bars.value == (1, 8)
+    assert len(app.history.options) == 1 and app.undo_button.disabled and not app.infill_button.disabled
+    assert app.audio.value[:4] == b"RIFF" and 'download="codeplay.mid"' in app.downloads.value
+
+
+def test_infill_selected_bars_then_undo(composed):
+    app = composed
+    before = app.song.piece
+    app.bars.value = (3, 4)
+    shape = app.piano_roll.layout.shapes[-1]
+    start, end = before.bar_span(2, 3)
+    assert (shape.x0, shape.x1) == (start / before.tpq, end / before.tpq)  # the selection is highlighted
+    app.infill_button.click()
+    after = app.song.piece
+    assert "infill" in app.message.value and app.song.position == 1
+    assert _notes_outside(after, 3, 4) == _notes_outside(before, 3, 4)
+    assert after.n_bars == before.n_bars
+    assert list(app.piano_roll.data[0].base) == pianoroll_traces(after)[0]["base"]
+    assert not app.undo_button.disabled and len(app.history.options) == 2
+    app.undo_button.click()
+    assert app.song.piece == before
+    assert not app.redo_button.disabled
+    assert list(app.piano_roll.data[0].base) == pianoroll_traces(before)[0]["base"]
+    app.redo_button.click()
+    assert app.song.piece == after
+    app.history.value = 0  # picking a version in the history list jumps to it
+    assert app.song.piece == before and app.song.position == 0
+
+
+def test_selecting_notes_on_the_roll_selects_their_bars(composed):
+    app = composed
+    piece = app.song.piece
+    track = next(i for i, t in enumerate(piece.tracks) if len(t.notes) >= 2)
+    notes = piece.tracks[track].notes
+    last = len(notes) - 1
+    app.roll.select_points({track: [0, last]})
+    expected = (piece.bar_of(notes[0].start) + 1, piece.bar_of(notes[last].start) + 1)
+    assert app.bars.value == expected
+    assert app.tracks.value == (track,)
+    app.roll.select_points({}, xrange=(4.5, 9.0))  # a box over beats 4.5-9 touches bars 2 and 3
+    assert app.bars.value == (2, 3)
+
+
+def test_change_instrument_and_errors_show_as_messages(composed):
+    app = composed
+    app.tracks.value = tuple(range(len(app.tracks.options)))
+    app.instrument.value = "violin"
+    app.change_instrument_button.click()
+    assert "select exactly one track" in app.message.value and "color:#b00020" in app.message.value
+    app.tracks.value = (0,)
+    app.instrument.value = "kazoo-o-phone"
+    app.change_instrument_button.click()
+    assert "unknown instrument" in app.message.value
+    position = app.song.position
+    app.instrument.value = "violin"
+    app.change_instrument_button.click()
+    assert app.song.piece.tracks[0].program == 40 and app.song.position == position + 1
+    assert "color:#b00020" not in app.message.value
+    assert not app.compose_button.disabled and app.progress.layout.visibility == "hidden"
+
+
+def test_errors_before_composing_and_bad_model(tmp_path):
+    app = ComposerApp("tiny", classify_fn=stub_classify, display=False, audio=False)
+    assert app.infill_button.disabled  # nothing to edit yet
+    app._run("Regenerating bars", app._infill)
+    assert "compose something first" in app.message.value
+    bad = ComposerApp(str(tmp_path / "missing-model"), classify_fn=stub_classify, display=False)
+    bad.prompt.value = PROMPT
+    bad.compose_button.click()
+    assert "not found" in bad.message.value and "Traceback" not in bad.message.value
+    assert bad.song is None and not bad.compose_button.disabled
+
+
+def test_prompt_change_resets_inferred_attributes(composed):
+    app = ComposerApp("tiny", classify_fn=stub_classify, display=False)
+    app.prompt.value = PROMPT
+    app.analyze_button.click()
+    assert (app.genre.value, app.tempo.value, list(app.instruments.value)) == ("pop", 112, ["piano", "bass"])
+    app.emotion.value = "sad"  # the person's own choice survives a new prompt
+    app.prompt.value = "something else"
+    assert (app.genre.value, app.tempo.value, list(app.instruments.value), app.emotion.value) == ("auto", 0, [], "sad")
+    assert app.attributes.overrides() == {"genre": None, "emotion": "sad", "tempo": None, "instruments": None,
+                                          "key": None}
+
+
+def test_static_fallback_roll(composed):
+    app = ComposerApp("tiny", classify_fn=stub_classify, display=False, interactive_roll=False, audio=False)
+    app.song = composed.song
+    app._refresh()
+    import ipywidgets
+
+    assert isinstance(app.piano_roll, ipywidgets.Output)
+    assert len(app.roll.figure.data) == len(composed.song.piece.tracks)
+    app.bars.value = (2, 2)
+    assert app.roll.figure.layout.shapes[-1].name == "selection"
+
+
+def test_save_writes_midi_and_wav(composed, tmp_path):
+    from codeplay_nb.io import read_midi
+
+    app = composed
+    app.save_path.value = str(tmp_path / "song.mid")
+    app.save_button.click()
+    assert "Saved" in app.message.value
+    assert read_midi(tmp_path / "song.mid").n_notes == app.song.piece.n_notes
+    app.save_path.value = str(tmp_path / "song.wav")
+    app.save_button.click()
+    assert (tmp_path / "song.wav").read_bytes()[:4] == b"RIFF"
+    app.save_path.value = str(tmp_path / "song.txt")
+    app.save_button.click()
+    assert "save as .mid" in app.message.value
