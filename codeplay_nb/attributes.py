@@ -64,7 +64,7 @@ def transpose_key(key: str, semitones: int) -> str:
 def tempo_bin(bpm: float | None) -> str | None:
     if bpm is None:
         return None
-    for name, edge in zip(TEMPO_BINS, TEMPO_BIN_EDGES_BPM):
+    for name, edge in zip(TEMPO_BINS, TEMPO_BIN_EDGES_BPM, strict=False):
         if bpm < edge:
             return name
     return TEMPO_BINS[-1]

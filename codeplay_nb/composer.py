@@ -8,12 +8,12 @@ emotion, instruments from the genre, 4/4).
 from __future__ import annotations
 
 import logging
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .attributes import TEMPO_BIN_DEFAULT_BPM, TEMPO_BINS, Attributes
 from .errors import CodeplayError
 from .generation import InstrumentSpec, generate_new_tracks, new_seed
-from .instruments import FAMILIES, parse_instrument
+from .instruments import parse_instrument
 from .model.checkpoint import MusicModel, load_model
 from .model.config import SamplingConfig
 from .music import Note, Piece, Track

@@ -143,6 +143,7 @@ class _Counts:
     examples: Counter = field(default_factory=Counter)
     tokens: Counter = field(default_factory=Counter)
     bars: Counter = field(default_factory=Counter)
+    genres: Counter = field(default_factory=Counter)
     lengths: list = field(default_factory=list)
 
 
@@ -184,6 +185,8 @@ def build_dataset(
                 log.warning("skip %s: encoding failed: %s", item.piece_id, err)
                 continue
             counts.pieces[(item.source, split)] += 1
+            if item.attributes.genre:
+                counts.genres[item.attributes.genre] += 1
             counts.bars[item.source] += item.piece.n_bars
             for ids in examples:
                 arr = np.asarray(ids, dtype=np.uint16)
@@ -209,6 +212,9 @@ def build_dataset(
         "vocab_size": cfg.vocab_size,
         "eos_id": cfg.eos_id,
         "dtype": "uint16",
+        # the genres the music model will have seen (compose maps any other genre to the closest of these)
+        "genres": sorted(counts.genres),
+        "pieces_per_genre": dict(counts.genres.most_common()),
         "splits": {s: {"examples": len(offsets[s]) - 1, "tokens": offsets[s][-1]} for s in SPLITS},
         "per_source": _per_source(counts),
         "example_tokens": {"mean": float(lengths.mean()), "p50": float(np.percentile(lengths, 50)),

@@ -11,8 +11,8 @@ replaced; every other note, controller, pitch bend, tempo and time signature sta
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Callable, Sequence
 
 from .attributes import Attributes
 from .errors import BarRangeError, CodeplayError, UnknownTrackError

@@ -12,9 +12,10 @@ instruments.
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from .attributes import PITCH_CLASSES, Attributes, pitch_class
 from .instruments import family_of_program
@@ -63,7 +64,7 @@ def key_pitch_bias(key: str | None):
 
 def bar_steps_of(window: Piece, n_bars: int) -> list[int]:
     starts = window.bar_starts(until=window.bar_span(0, n_bars - 1)[1])[: n_bars + 1]
-    return [round((b - a) * STEPS_PER_QUARTER / window.tpq) for a, b in zip(starts, starts[1:])]
+    return [round((b - a) * STEPS_PER_QUARTER / window.tpq) for a, b in itertools.pairwise(starts)]
 
 
 def _run(mm: MusicModel, prompt: list[str], constraint: NNNConstraint, sampling: SamplingConfig, seed: int,
@@ -148,10 +149,7 @@ def generate_fill(
 
 def _with_source_timing(decoded: Piece, source: Piece) -> Piece:
     """Put a decoded window (480 tpq) back on the source window's tpq, tempo map and meters."""
-    if decoded.tpq == source.tpq:
-        scale = None
-    else:
-        scale = source.tpq / decoded.tpq
+    scale = None if decoded.tpq == source.tpq else source.tpq / decoded.tpq
     tracks = []
     for t in decoded.tracks:
         if scale is None:
@@ -159,7 +157,7 @@ def _with_source_timing(decoded: Piece, source: Piece) -> Piece:
             continue
         from .music import Note
 
-        notes = tuple(Note(n.pitch, n.velocity, int(round(n.start * scale)), max(1, int(round(n.duration * scale))))
+        notes = tuple(Note(n.pitch, n.velocity, round(n.start * scale), max(1, round(n.duration * scale)))
                       for n in t.notes)
         tracks.append(Track(t.program, t.is_drum, t.name, notes))
     for i, t in enumerate(tracks):

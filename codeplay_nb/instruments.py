@@ -8,14 +8,14 @@ from .errors import UnknownInstrumentError
 
 # family -> (default program, programs that belong to it); "drums" is the drum channel.
 FAMILIES: dict[str, tuple[int, range | tuple[int, ...]]] = {
-    "piano": (0, tuple(range(0, 16)) + (108,)),
+    "piano": (0, (*tuple(range(0, 16)), 108)),
     "organ": (19, tuple(range(16, 24))),
-    "guitar": (25, tuple(range(24, 32)) + (104, 105, 106, 107)),
+    "guitar": (25, (*tuple(range(24, 32)), 104, 105, 106, 107)),
     "bass": (33, tuple(range(32, 40))),
-    "strings": (48, tuple(range(40, 52)) + (110,)),
+    "strings": (48, (*tuple(range(40, 52)), 110)),
     "choir": (52, tuple(range(52, 56))),
     "brass": (61, tuple(range(56, 64))),
-    "woodwinds": (73, tuple(range(64, 80)) + (109, 111)),
+    "woodwinds": (73, (*tuple(range(64, 80)), 109, 111)),
     "synth": (81, tuple(range(80, 104)) + tuple(range(112, 128))),
     "drums": (0, ()),
 }

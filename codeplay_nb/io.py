@@ -49,7 +49,7 @@ def score_to_piece(score) -> Piece:
         arr = tr.notes.numpy()
         notes = [
             Note(int(p), max(1, min(127, int(v))), int(t), max(1, int(d)))
-            for t, d, p, v in zip(arr["time"], arr["duration"], arr["pitch"], arr["velocity"])
+            for t, d, p, v in zip(arr["time"], arr["duration"], arr["pitch"], arr["velocity"], strict=False)
             if 0 <= p <= 127
         ]
         notes.sort(key=lambda n: (n.start, n.pitch, n.duration, n.velocity))

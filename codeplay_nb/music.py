@@ -8,8 +8,8 @@ Bars are numbered from 0 inside the package; user-facing APIs (CLI, ``edit``) co
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
 
 from .errors import BarRangeError
 
@@ -219,7 +219,7 @@ class Piece:
                 if acc + seg <= secs:
                     acc += seg
                     continue
-            return int(round(tp.time + (secs - acc) / per_tick))
+            return round(tp.time + (secs - acc) / per_tick)
         return 0
 
     @property

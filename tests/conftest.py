@@ -61,7 +61,7 @@ def build_rich_piece(seed: int = 0, bars_44: int = 3, bars_34: int = 3) -> Piece
     lengths = [bar44] * bars_44 + [bar34] * bars_34
     end = starts[-1] + lengths[-1]
     piano, bass, drums = [], [], []
-    for s, length in zip(starts, lengths):
+    for s, length in zip(starts, lengths, strict=False):
         for beat in range(length // tpq):
             t = s + beat * tpq
             piano.append(Note(rng.choice([57, 60, 64, 67, 69, 72]), rng.randrange(30, 120), t, tpq // 2))
@@ -72,7 +72,7 @@ def build_rich_piece(seed: int = 0, bars_44: int = 3, bars_34: int = 3) -> Piece
     piano.sort(key=lambda n: (n.start, n.pitch, n.duration, n.velocity))
     controls = tuple(ControlChange(s + d, 64, v) for s in starts for d, v in ((0, 127), (tpq * 2, 0)))
     controls = tuple(sorted((*controls, ControlChange(starts[2] + 5, 1, 40)), key=lambda c: c.time))
-    bends = tuple(PitchBend(s + tpq, b) for s, b in zip(starts, (0, 1200, -800, 0, 300, -4096)))
+    bends = tuple(PitchBend(s + tpq, b) for s, b in zip(starts, (0, 1200, -800, 0, 300, -4096), strict=False))
     return Piece(
         tracks=(
             Track(0, False, "Piano", tuple(piano), controls, bends),
@@ -110,7 +110,7 @@ def preservation_problems(before: Piece, after: Piece, edited: dict[int, tuple[i
             problems.append(f"{what} changed")
     if len(after.tracks) < len(before.tracks):
         problems.append(f"tracks dropped: {len(before.tracks)} -> {len(after.tracks)}")
-    for i, (a, b) in enumerate(zip(before.tracks, after.tracks)):
+    for i, (a, b) in enumerate(zip(before.tracks, after.tracks, strict=False)):
         if (a.controls, a.pitch_bends, a.name, a.is_drum) != (b.controls, b.pitch_bends, b.name, b.is_drum):
             problems.append(f"track {i}: controls/pitch bends/name/drum flag changed")
         s, e = edited.get(i, (0, 0))

@@ -177,9 +177,9 @@ def _real_corpus() -> list[tuple[str, Piece]]:
     songs cropped to their first 12 bars (controllers, tempo changes and all kept)."""
     from pathlib import Path
 
-    from codeplay_nb.io import read_midi
-
     from conftest import DATA, REAL_MULTITRACK, build_rich_piece
+
+    from codeplay_nb.io import read_midi
 
     out = [(n, read_midi(DATA / n)) for n in REAL_MULTITRACK] + [("rich", build_rich_piece(7))]
     extra = sorted(Path("/usr/share/games/openttd/baseset/openmsx").glob("*.mid"))[:6]

@@ -19,7 +19,7 @@ def test_round_trip_keeps_everything(rich_piece, tmp_path):
     assert back.key_signatures == rich_piece.key_signatures
     assert back.length == rich_piece.length
     assert len(back.tracks) == len(rich_piece.tracks)
-    for a, b in zip(rich_piece.tracks, back.tracks):
+    for a, b in zip(rich_piece.tracks, back.tracks, strict=False):
         assert (b.program, b.is_drum, b.name) == (a.program, a.is_drum, a.name)
         assert b.notes == a.notes
         assert b.controls == a.controls
@@ -111,6 +111,6 @@ def test_pretty_midi_round_trip(rich_piece):
     assert [sorted((n.pitch, n.velocity) for n in t.notes) for t in back.tracks] == [
         sorted((n.pitch, n.velocity) for n in t.notes) for t in rich_piece.tracks]
     # pretty_midi works in seconds: onsets come back at the same time
-    for a, b in zip(rich_piece.tracks, back.tracks):
-        for na, nb in zip(a.notes, b.notes):
+    for a, b in zip(rich_piece.tracks, back.tracks, strict=False):
+        for na, nb in zip(a.notes, b.notes, strict=False):
             assert back.seconds(nb.start) == pytest.approx(rich_piece.seconds(na.start), abs=2e-3)

@@ -61,8 +61,8 @@ def test_round_trip_keeps_notes_tempo_and_meter(tok, data_dir, name):
     a, b = _rows(piece), _rows(back)
     assert [(p, d, len(r)) for p, d, r in a] == [(p, d, len(r)) for p, d, r in b]
     step_q = 1 / STEPS_PER_QUARTER
-    for (_, _, ra), (_, _, rb) in zip(a, b):
-        for x, y in zip(ra, rb):
+    for (_, _, ra), (_, _, rb) in zip(a, b, strict=False):
+        for x, y in zip(ra, rb, strict=False):
             assert x[0] == y[0] and abs(x[1] - y[1]) <= step_q / 2 + 1e-9, (name, x, y)
             assert abs(x[2] - y[2]) <= step_q + 1e-9, (name, x, y)
             assert abs(x[3] - y[3]) <= 16, (name, x, y)
@@ -121,13 +121,13 @@ def _good(tok) -> list[str]:
 
 
 @pytest.mark.parametrize("mutate,problem", [
-    (lambda t: [x for i, x in enumerate(t) if not (x == "TRACK_END")], "not closed with TRACK_END"),
-    (lambda t: t[: t.index("TRACK_END")] + ["BAR"] + t[t.index("TRACK_END"):], "header says 2"),
-    (lambda t: t[: t.index("TRACK_END")] + ["BAR", "FILL"] + t[t.index("TRACK_END"):], "FILL placeholders"),
+    (lambda t: [x for i, x in enumerate(t) if x != "TRACK_END"], "not closed with TRACK_END"),
+    (lambda t: [*t[:t.index("TRACK_END")], "BAR", *t[t.index("TRACK_END"):]], "header says 2"),
+    (lambda t: [*t[:t.index("TRACK_END")], "BAR", "FILL", *t[t.index("TRACK_END"):]], "FILL placeholders"),
     (lambda t: t[:-1], "does not end with EOS"),
     (lambda t: [x for x in t if x != "HEADER_END"], "HEADER_END"),
     (lambda t: t[1:], "must start with BOS"),
-    (lambda t: t[:-1] + ["BAR", "EOS"], "BAR outside a track"),
+    (lambda t: [*t[:-1], "BAR", "EOS"], "BAR outside a track"),
     (lambda t: t[: t.index("TRACK") + 1] + t[t.index("TRACK") + 2:], "TRACK must be followed by PROG_"),
 ])
 def test_check_reports_malformed_sequences(tok, mutate, problem):
@@ -144,5 +144,5 @@ def test_check_rejects_foreign_ids(tok):
 
 def test_decode_skips_garbage(tok):
     good = _good(tok)
-    noisy = good[:12] + ["PITCH_60", "SHIFT_3"] + good[12:]
+    noisy = [*good[:12], "PITCH_60", "SHIFT_3", *good[12:]]
     assert tok.decode_tokens(noisy).n_notes == tok.decode_tokens(good).n_notes

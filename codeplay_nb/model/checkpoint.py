@@ -133,7 +133,13 @@ def _load_cached(path: str) -> MusicModel:
                 f"the model in {p} was trained with NNN vocabulary version {saved.get('version')}, "
                 f"which differs from this package's {tok.version}; retrain or use a matching package version"
             )
-    model = GPT2LMHeadModel.from_pretrained(p, use_safetensors=True, torch_dtype=torch.float32)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar on the user's terminal
+    try:
+        model = GPT2LMHeadModel.from_pretrained(p, use_safetensors=True, dtype=torch.float32)
+    except TypeError:  # transformers < 4.56 names it torch_dtype
+        model = GPT2LMHeadModel.from_pretrained(p, use_safetensors=True, torch_dtype=torch.float32)
     model.eval()
     info: dict = {}
     for name, key in ((MANIFEST_FILE, "manifest"), (TRAIN_CONFIG_FILE, "train_config"), (METRICS_FILE, "metrics")):

@@ -8,8 +8,8 @@ the FILL_START..FILL_END blocks for the FILL placeholders in the prompt).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import torch
 

@@ -6,7 +6,7 @@ together in one forward pass, so structure costs almost nothing.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 

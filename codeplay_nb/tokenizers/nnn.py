@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import bisect
 import random
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from ..attributes import EMOTIONS, GENRES, KEYS, TEMPO_BINS, Attributes, tempo_bin
 from ..instruments import FAMILY_NAMES, family_of_program
@@ -85,7 +85,7 @@ def density_bin(notes_per_bar: float) -> int:
 
 def tempo_tokens(bpm: float) -> tuple[str, str]:
     bpm = min(max(float(bpm), MIN_BPM), MAX_BPM)
-    tenths = int(round(bpm * 10))
+    tenths = round(bpm * 10)
     return f"TEMPO_C_{tenths // 100}", f"TEMPO_F_{tenths % 100}"
 
 
@@ -148,7 +148,7 @@ class NNNTokenizer(Tokenizer):
     # ------------------------------------------------------------------ grid helpers
     @staticmethod
     def _steps(tick: int, tpq: int) -> int:
-        return int(round(tick * STEPS_PER_QUARTER / tpq))
+        return round(tick * STEPS_PER_QUARTER / tpq)
 
     def _bar_grid(self, piece: Piece, n_bars: int) -> list[int]:
         starts = piece.bar_starts(until=piece.bar_span(0, max(n_bars - 1, 0))[1])[: n_bars + 1]

@@ -23,7 +23,16 @@ APP = ".codeplay-app"
 BARS_JS = f"() => Array.from(document.querySelectorAll('{APP} .js-plotly-plot .barlayer path')).map(p => p.getAttribute('d')).join('|')"
 
 
+KERNEL_IDLE_JS = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
+}"""
+
+
 def _wait_kernel_idle(page, timeout: int = LOAD_MS) -> None:
+    """The notebook's kernel is connected and idle (the toolbar indicator alone can read idle too early)."""
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=timeout)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout)
 
 
