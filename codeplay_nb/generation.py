@@ -28,7 +28,13 @@ from .tokenizers.base import STEPS_PER_QUARTER
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
 MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10)
-OUT_OF_KEY_PENALTY = 2.0  # logits subtracted from pitches outside the requested key's scale
+OUT_OF_KEY_PENALTY = 4.0  # logits subtracted from pitches outside the requested key's scale
+# logits added to the tonic and the third so the key is heard, not only its scale; the tonic gets more on
+# beats (where a listener -- and a Krumhansl key profile -- weighs it), little elsewhere
+TONIC_BONUS = 0.5
+TONIC_BONUS_ON_BEAT = 2.0
+THIRD_BONUS = 0.5
+FIFTH_BONUS = 0.0
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class InstrumentSpec:
         return family_of_program(self.program, self.is_drum)
 
 
-def key_pitch_bias(key: str | None):
+def key_pitch_bias(key: str | None, *, on_beat: bool = False):
     """Additive logits over the 128 pitches that favour the scale of ``key`` (None: no bias)."""
     if not key:
         return None
@@ -59,6 +65,11 @@ def key_pitch_bias(key: str | None):
         lead = (root + 11) % 12
         for p in range(lead, 128, 12):
             bias[p] = -0.5
+    third = 3 if mode == "minor" else 4
+    tonic = TONIC_BONUS_ON_BEAT if on_beat else TONIC_BONUS
+    for interval, bonus in ((0, tonic), (third, THIRD_BONUS), (7, FIFTH_BONUS)):
+        for p in range((root + interval) % 12, 128, 12):
+            bias[p] += bonus
     return bias
 
 
@@ -107,7 +118,7 @@ def generate_new_tracks(
     prompt = header + prompt[head_end + 1:]
     constraint = NNNConstraint(
         tok, programs=[(s.program, s.is_drum) for s in specs], bar_steps=bar_steps_of(context, n_bars),
-        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key),
+        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key), beat_bias=key_pitch_bias(attributes.key, on_beat=True),
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), context)
@@ -141,7 +152,7 @@ def generate_fill(
     has_context = window.n_notes > 0
     constraint = NNNConstraint(
         tok, fill_steps=fill_steps, fill_drum=fill_drum, require_notes=has_context,
-        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key),
+        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key), beat_bias=key_pitch_bias(attributes.key, on_beat=True),
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), window)

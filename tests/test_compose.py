@@ -29,7 +29,7 @@ def _random_request(rng: random.Random) -> dict:
     if rng.random() < 0.3:  # an exact GM program number or name
         names[0] = rng.choice([40, 56, "Flute", "Electric Bass (finger)", 11])
     return dict(
-        bars=rng.choice((1, 1, 2, 2, 3, 4, 4, 5)),
+        bars=rng.choice((1, 1, 2, 2, 3, 4, 5)),
         genre=rng.choice([*GENRES, None]),
         emotion=rng.choice([*EMOTIONS, None]),
         tempo=rng.choice((40, 41.5, 63, 90, 110.5, 128, 155, 200)),

@@ -148,16 +148,22 @@ def test_prompt_change_resets_inferred_attributes(composed):
                                           "key": None}
 
 
-def test_static_fallback_roll(composed):
-    app = ComposerApp("tiny", classify_fn=stub_classify, display=False, interactive_roll=False, audio=False)
-    app.song = composed.song
-    app._refresh()
+def test_static_fallback_roll():
     import ipywidgets
 
+    from codeplay_nb.music import make_piece
+    from codeplay_nb.song import Song
+
+    piece = make_piece([(0, False, [(60, 90, 0, 480), (64, 90, 1920, 480)]), (0, True, [(36, 100, 0, 120)])],
+                       length=480 * 8)
+    app = ComposerApp("tiny", classify_fn=stub_classify, display=False, interactive_roll=False, audio=False)
+    app.song = Song.new(piece)
+    app.refresh()
     assert isinstance(app.piano_roll, ipywidgets.Output)
-    assert len(app.roll.figure.data) == len(composed.song.piece.tracks)
+    assert len(app.roll.figure.data) == 2 and list(app.roll.figure.data[0].base) == [0.0, 4.0]
     app.bars.value = (2, 2)
     assert app.roll.figure.layout.shapes[-1].name == "selection"
+    assert (app.roll.figure.layout.shapes[-1].x0, app.roll.figure.layout.shapes[-1].x1) == (4.0, 8.0)
 
 
 def test_save_writes_midi_and_wav(composed, tmp_path):

@@ -111,6 +111,8 @@ class ComposerApp:
                               self.change_instrument_button, self.add_track_button, self.save_button]
         self._all_buttons = [self.compose_button, self.analyze_button, *self._edit_buttons, self.undo_button,
                              self.redo_button]
+        for b in self._all_buttons:
+            b.layout.width = "auto"
         self._wire()
         self.widget = self._layout()
         self._set_buttons()

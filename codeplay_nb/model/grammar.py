@@ -59,6 +59,8 @@ class NNNConstraint:
         require_notes: bool = True,
         max_tokens_per_bar: int = 160,
         pitch_bias: torch.Tensor | None = None,
+        beat_bias: torch.Tensor | None = None,
+        steps_per_beat: int = 12,
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
@@ -89,10 +91,17 @@ class NNNConstraint:
         for i, s in enumerate(tokenizer.vocab):
             head = s.split("_")[0]
             self.kind[i] = head if head in ("SHIFT", "VEL", "DUR", "VD", "PITCH", "DENS") else s
-        self.pitch_bias = None
-        if pitch_bias is not None:
-            self.pitch_bias = torch.zeros(v)
-            self.pitch_bias[self.pitch0: self.pitch0 + 128] = pitch_bias
+        self._cache: dict[tuple, torch.Tensor] = {}
+        self.steps_per_beat = steps_per_beat
+        self.pitch_bias = self._full(pitch_bias)
+        self.beat_bias = self._full(beat_bias) if beat_bias is not None else self.pitch_bias
+
+    def _full(self, pitch_bias: torch.Tensor | None) -> torch.Tensor | None:
+        if pitch_bias is None:
+            return None
+        full = torch.zeros(self.V)
+        full[self.pitch0: self.pitch0 + 128] = pitch_bias
+        return full
 
     def _mask(self, ids: Sequence[int]) -> torch.Tensor:
         m = torch.zeros(self.V, dtype=torch.bool)
@@ -113,6 +122,12 @@ class NNNConstraint:
         if self.task == "fills":
             return self.fill_drum[min(self.state.fill_idx, len(self.fill_drum) - 1)] if self.fill_drum else False
         return self.programs[self.state.track_idx][1]
+
+    def current_pitch_bias(self) -> torch.Tensor | None:
+        """The key bias for the track being generated (never for drums, whose pitches are instruments)."""
+        if self.pitch_bias is None or self.state.phase != "in_bar" or self._current_is_drum():
+            return None
+        return self.beat_bias if self.state.pos % self.steps_per_beat == 0 else self.pitch_bias
 
     def _bar_len(self) -> int:
         s = self.state
@@ -136,49 +151,48 @@ class NNNConstraint:
             return self._one("FILL_START")
         if ph in ("expect_eos", "done"):
             return self._one("EOS")
-        # in_bar (or in a fill block)
-        m = torch.zeros(self.V, dtype=torch.bool)
+        # in_bar (or in a fill block): the mask depends on a few facts only, so it is built once per
+        # combination and reused (the sampler never modifies it)
         bar_len = self._bar_len()
         runaway = s.tokens_in_bar >= self.max_tokens_per_bar
         need_notes = self.require_notes and (
             (self.task == "tracks" and s.notes_in_track == 0)
             or (self.task == "fills" and s.notes_in_fills == 0)
         )
-        can_close = True
         if self.task == "tracks":
-            last_bar = s.bars_done >= len(self.bar_steps)
-            if last_bar and need_notes:
-                can_close = False
-            if last_bar:
-                if can_close:
-                    m[self.id["TRACK_END"]] = True
-            else:
-                m[self.id["BAR"]] = True
+            last = s.bars_done >= len(self.bar_steps)
         else:
-            last_fill = s.fill_idx == len(self.fill_steps) - 1
-            if not (last_fill and need_notes):
-                m[self.id["FILL_END"]] = True
-            else:
-                can_close = False
-        if runaway and can_close:
+            last = s.fill_idx == len(self.fill_steps) - 1
+        room = min(max(bar_len - 1 - s.pos, 0), MAX_SHIFT_STEPS)
+        key = (last, last and need_notes, runaway, room, s.vel_set and s.dur_set, self._current_is_drum())
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = self._in_bar_mask(*key)
+        return cached
+
+    def _in_bar_mask(self, last: bool, blocked: bool, runaway: bool, room: int, can_play: bool,
+                     drum: bool) -> torch.Tensor:
+        m = torch.zeros(self.V, dtype=torch.bool)
+        if self.task == "tracks":
+            if not last:
+                m[self.id["BAR"]] = True
+            elif not blocked:
+                m[self.id["TRACK_END"]] = True
+        elif not blocked:
+            m[self.id["FILL_END"]] = True
+        if runaway and not blocked:
             return m
-        if runaway:  # over budget but a note is still required: only tokens that lead to that note
-            if s.vel_set and s.dur_set:
-                return m | (self._group["drum_pitch"] if self._current_is_drum() else self._group["pitch"])
-            m |= self._group["vd"]
-            if not s.vel_set:
-                m |= self._group["vel"]
-            if not s.dur_set:
-                m |= self._group["dur"]
-            return m
-        room = bar_len - 1 - s.pos
+        if runaway:  # over budget but a note is still required: only the shortest way to that note
+            # (without this a low-temperature sampler can repeat VEL/VD until the context runs out)
+            return m | (self._group["drum_pitch"] if drum else self._group["pitch"]) if can_play else \
+                m | self._group["vd"]
         if room > 0 and not runaway:
-            m[self.shift0: self.shift0 + min(room, MAX_SHIFT_STEPS)] = True
+            m[self.shift0: self.shift0 + room] = True
         m |= self._group["vel"]
         m |= self._group["dur"]
         m |= self._group["vd"]
-        if s.vel_set and s.dur_set:
-            m |= self._group["drum_pitch"] if self._current_is_drum() else self._group["pitch"]
+        if can_play:
+            m |= self._group["drum_pitch"] if drum else self._group["pitch"]
         return m
 
     # ------------------------------------------------------------------ transitions

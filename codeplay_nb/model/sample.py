@@ -12,6 +12,8 @@ import torch
 
 from .grammar import NNNConstraint
 
+GENERATION_THREADS = 1
+
 
 def _cache_arg(model) -> str:
     """Name of the KV-cache argument: ``cache`` (transformers >= 5) or ``past_key_values`` (4.x, Colab)."""
@@ -62,6 +64,18 @@ def sample(
 
     Same model, prompt, constraint and seed give the same tokens.
     """
+    # one intra-op thread: per-token forward passes of a small model are too short to split, and on a
+    # busy 2-core machine two threads were measured ~50x slower (restored afterwards)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(GENERATION_THREADS)
+    try:
+        return _sample(model, prompt, constraint, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                       max_new_tokens=max_new_tokens, on_token=on_token)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _sample(model, prompt, constraint, *, temperature, top_k, top_p, seed, max_new_tokens, on_token) -> list[int]:
     n_ctx = int(model.config.n_positions)
     if len(prompt) >= n_ctx - 1:
         raise ValueError(f"prompt of {len(prompt)} tokens does not fit the model context ({n_ctx})")
@@ -89,8 +103,9 @@ def sample(
                 total += len(pending)
                 pending = []
             scores = logits / temperature
-            if constraint.pitch_bias is not None:
-                scores = scores + constraint.pitch_bias
+            bias = constraint.current_pitch_bias()
+            if bias is not None:
+                scores = scores + bias
             scores = scores.masked_fill(~allowed, float("-inf"))
             scores = _filter(scores, top_k, top_p)
             probs = torch.softmax(scores, dim=-1)
