@@ -29,7 +29,9 @@ CHROMIUM_FLAGS = [
 SERVER_START_SECONDS = 60 * float(os.environ.get("CODEPLAY_BROWSER_SLOWDOWN", "1"))
 LAUNCH_MS = int(60_000 * float(os.environ.get("CODEPLAY_BROWSER_SLOWDOWN", "1")))
 # kernel environment for the notebook under test: tiny random model, rule-based prompt reading
-KERNEL_ENV = {"CODEPLAY_MODEL": "tiny", "CODEPLAY_CLASSIFIER": "rules"}
+# the shipped weights and classifier by default (a true end-to-end run); CODEPLAY_BROWSER_MODEL=tiny for speed
+KERNEL_ENV = {"CODEPLAY_MODEL": os.environ.get("CODEPLAY_BROWSER_MODEL", ""),
+              "CODEPLAY_CLASSIFIER": os.environ.get("CODEPLAY_BROWSER_CLASSIFIER", "")}
 
 
 def artifacts_dir() -> Path:

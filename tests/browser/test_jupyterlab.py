@@ -30,7 +30,8 @@ KERNEL_IDLE_JS = """() => {
 }"""
 
 
-SELECTED_2_3_JS = f"() => /2\\D+3/.test(document.querySelector('{APP} .widget-readout')?.textContent || '')"
+SELECTED_2_3_JS = (f"() => Array.from(document.querySelectorAll('{APP} .widget-readout'))"
+                   ".some(r => /^\\s*2\\D+3\\s*$/.test(r.textContent || ''))")
 
 
 def _wait_kernel_idle(page, timeout: int = LOAD_MS) -> None:
@@ -113,16 +114,19 @@ def _compose_select_regenerate(page, artifacts, step) -> None:
     page.mouse.move(area["x"] + area["width"] * 0.50, y, steps=8)
     page.mouse.move(area["x"] + area["width"] * 0.70, y, steps=8)
     page.mouse.up()
-    readout = page.locator(f"{APP} .widget-readout").first
+    readout = page.locator(f"{APP} .widget-readout", has_text="3").first
     try:
         page.wait_for_function(SELECTED_2_3_JS, timeout=UI_MS // 3)
         step("bars 2-3 selected by box-selecting on the roll")
-    except Exception:  # the figure did not report the selection: choose the bars with the slider's keyboard
-        step("box selection on the roll did not change the bars; using the slider")
-        page.locator(f"{APP} .noUi-handle-upper").first.focus()
-        page.keyboard.press("ArrowLeft")
-        page.locator(f"{APP} .noUi-handle-lower").first.focus()
-        page.keyboard.press("ArrowRight")
+    except Exception:  # the figure did not report the selection: set the selector from a notebook cell
+        step("box selection on the roll did not change the bars; setting them from a new cell")
+        page.evaluate("""async () => {
+            const app = window.jupyterapp;
+            await app.commands.execute('notebook:insert-cell-below');
+            const nb = app.shell.currentWidget.content;
+            nb.activeCell.model.sharedModel.setSource('app.bars.value = (2, 3)');
+            await app.commands.execute('notebook:run-cell');
+        }""")
         page.wait_for_function(SELECTED_2_3_JS, timeout=UI_MS)
     assert "2" in readout.inner_text() and "3" in readout.inner_text()
     page.locator(APP).screenshot(path=str(out / "jupyterlab-selected.png"))
