@@ -183,7 +183,8 @@ def _real_corpus() -> list[tuple[str, Piece]]:
 
     out = [(n, read_midi(DATA / n)) for n in REAL_MULTITRACK] + [("rich", build_rich_piece(7))]
     extra = sorted(Path("/usr/share/games/openttd/baseset/openmsx").glob("*.mid"))[:6]
-    extra += [Path(f"/work/shared/data/pop909/{i:03d}/{i:03d}.mid") for i in (5, 17, 42)]
+    pop909 = Path(__file__).resolve().parents[2] / "shared" / "data" / "pop909"
+    extra += [pop909 / f"{i:03d}" / f"{i:03d}.mid" for i in (5, 17, 42)]
     for path in extra:
         if path.exists():
             out.append((path.name, _crop(read_midi(path), 12)))

@@ -127,6 +127,15 @@ def raw_forward_rate(model, n_tokens: int = 256, prompt_len: int = 32) -> float:
     """Tokens per second of a bare cached forward loop (greedy, no grammar): the limit for this model."""
     import time
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(GENERATION_THREADS)  # the same setting as sample()
+    try:
+        return _raw_rate(model, n_tokens, prompt_len, time)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _raw_rate(model, n_tokens: int, prompt_len: int, time) -> float:
     arg = _cache_arg(model)
     ids = torch.ones((1, prompt_len), dtype=torch.long)
     logits, past = cached_forward(model, ids, None, arg)
