@@ -32,8 +32,8 @@ OUT_OF_KEY_PENALTY = 4.0  # logits subtracted from pitches outside the requested
 # logits added to the tonic and the third so the key is heard, not only its scale; the tonic gets more on
 # beats (where a listener -- and a Krumhansl key profile -- weighs it), little elsewhere
 TONIC_BONUS = 0.5
-TONIC_BONUS_ON_BEAT = 2.0
-THIRD_BONUS = 0.5
+TONIC_BONUS_ON_BEAT = 2.5
+THIRD_BONUS = 0.8
 FIFTH_BONUS = 0.0
 
 

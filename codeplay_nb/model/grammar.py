@@ -16,6 +16,7 @@ import torch
 from ..tokenizers.nnn import MAX_SHIFT_STEPS, N_DUR_CLASSES, N_FUSED_DUR, N_VEL_BINS, NNNTokenizer
 
 DRUM_PITCHES = range(27, 88)
+MAX_CHORD_NOTES = 10  # notes starting together in one track; a pitch never repeats within one onset
 
 
 def _prog_token(program: int, is_drum: bool) -> str:
@@ -36,7 +37,13 @@ class GrammarState:
     notes_in_track: int = 0
     notes_in_fills: int = 0
     tokens_in_bar: int = 0
+    chord: set[int] = field(default_factory=set)  # pitches already played at the current position
     history: list[int] = field(default_factory=list)
+
+
+def can_play_now(key: tuple) -> bool:
+    """Whether an in-bar mask key allows pitches (its fifth field)."""
+    return bool(key[4])
 
 
 class NNNConstraint:
@@ -168,7 +175,14 @@ class NNNConstraint:
         cached = self._cache.get(key)
         if cached is None:
             cached = self._cache[key] = self._in_bar_mask(*key)
-        return cached
+        if not s.chord or not can_play_now(key):
+            return cached
+        m = cached.clone()
+        if len(s.chord) >= MAX_CHORD_NOTES:
+            m[self.pitch0: self.pitch0 + 128] = False
+        else:
+            m[[self.pitch0 + p for p in s.chord]] = False
+        return m
 
     def _in_bar_mask(self, last: bool, blocked: bool, runaway: bool, room: int, can_play: bool,
                      drum: bool) -> torch.Tensor:
@@ -215,10 +229,12 @@ class NNNConstraint:
             s.bars_done += 1
             s.pos = 0
             s.tokens_in_bar = 0
+            s.chord = set()
         elif ph == "expect_fill":
             s.phase = "in_bar"
             s.pos = 0
             s.tokens_in_bar = 0
+            s.chord = set()
             s.vel_set = s.dur_set = False
         elif ph in ("expect_eos", "done"):
             s.phase = "done"
@@ -232,6 +248,7 @@ class NNNConstraint:
                 s.phase = "expect_fill" if s.fill_idx < len(self.fill_steps) else "expect_eos"
             elif k == "SHIFT":
                 s.pos += token - self.shift0 + 1
+                s.chord = set()
             elif k == "VEL":
                 s.vel_set = True
             elif k == "DUR":
@@ -239,6 +256,7 @@ class NNNConstraint:
             elif k == "VD":
                 s.vel_set = s.dur_set = True
             elif k == "PITCH":
+                s.chord.add(token - self.pitch0)
                 s.notes_in_track += 1
                 s.notes_in_fills += 1
 
