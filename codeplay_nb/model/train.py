@@ -11,7 +11,6 @@ read through a memory map.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
@@ -168,37 +167,14 @@ def _cpu_bf16() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", required=True, help="dataset folder from `codeplay dataset build`")
-    ap.add_argument("--out", required=True, help="checkpoint folder to write")
-    ap.add_argument("--tiny", action="store_true", help="tiny model and a few steps (CI / debugging)")
-    ap.add_argument("--max-steps", type=int)
-    ap.add_argument("--batch-size", type=int)
-    ap.add_argument("--block-size", type=int)
-    ap.add_argument("--lr", type=float)
-    ap.add_argument("--layers", type=int)
-    ap.add_argument("--width", type=int)
-    ap.add_argument("--heads", type=int)
-    ap.add_argument("--positions", type=int, help="context length (n_positions)")
-    ap.add_argument("--dropout", type=float)
-    ap.add_argument("--warmup", type=int)
-    ap.add_argument("--eval-steps", type=int)
-    ap.add_argument("--save-steps", type=int)
-    ap.add_argument("--seed", type=int)
-    args = ap.parse_args(argv)
+    """``python -m codeplay_nb.model.train ARGS`` (also under ``accelerate launch`` / ``torchrun``): the same
+    options and checks as ``codeplay train ARGS`` -- one parser, in :mod:`codeplay_nb.cli.train`."""
+    import sys
+
+    from ..cli import main as cli_main
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    mc = ModelConfig.tiny() if args.tiny else ModelConfig()
-    tc = TrainConfig.tiny() if args.tiny else TrainConfig()
-    mc = ModelConfig.from_dict({**mc.to_dict(), **{k: v for k, v in {
-        "n_layer": args.layers, "n_embd": args.width, "n_head": args.heads, "n_positions": args.positions,
-        "dropout": args.dropout}.items() if v is not None}})
-    tc = TrainConfig.from_dict({**tc.to_dict(), **{k: v for k, v in {
-        "max_steps": args.max_steps, "batch_size": args.batch_size, "block_size": args.block_size,
-        "learning_rate": args.lr, "seed": args.seed, "warmup_steps": args.warmup, "eval_steps": args.eval_steps,
-        "save_steps": args.save_steps}.items() if v is not None}})
-    metrics = train(args.data, args.out, model_config=mc, train_config=tc)
-    print(json.dumps({k: v for k, v in metrics.items() if k != "log_history"}, indent=1))
-    return 0
+    return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":  # pragma: no cover
