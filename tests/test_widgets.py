@@ -180,3 +180,29 @@ def test_save_writes_midi_and_wav(composed, tmp_path):
     app.save_path.value = str(tmp_path / "song.txt")
     app.save_button.click()
     assert "save as .mid" in app.message.value
+
+
+def test_extend_with_the_amt_backend_setting(model, tmp_path):
+    """The UI's backend setting routes edits through the Anticipatory Music Transformer (a tiny local one)."""
+    from codeplay_nb.amt.model import tiny_amt_model
+
+    amt_dir = tmp_path / "amt"
+    tiny_amt_model(0).save_pretrained(amt_dir, safe_serialization=True)
+    app = ComposerApp(model, classify_fn=stub_classify, display=False)
+    app.prompt.value = PROMPT
+    app.random_seed.value = False
+    app.seed.value = SEED
+    app.compose_button.click()
+    before = app.song.piece
+    app.backend.value = "amt"
+    app.amt_model.value = str(amt_dir)
+    app.extend_button.click()
+    assert "color:#b00020" not in app.message.value, app.message.value
+    after = app.song.piece
+    assert after.n_bars == before.n_bars + 4 and app.song.versions[-1].params.get("backend") == "amt"
+    start = before.bar_span(before.n_bars - 1)[1]
+    assert [[n for n in t.notes if n.start < start] for t in after.tracks[: len(before.tracks)]] == \
+        [list(t.notes) for t in before.tracks]
+    app.amt_model.value = str(tmp_path / "missing")
+    app.extend_button.click()
+    assert "color:#b00020" in app.message.value and "Traceback" not in app.message.value

@@ -74,6 +74,11 @@ class ComposerApp:
                                       layout={"width": "160px"})
         self.temperature = w.FloatSlider(value=1.0, min=0.5, max=1.5, step=0.05, description="Temperature")
         self.top_p = w.FloatSlider(value=0.95, min=0.5, max=1.0, step=0.01, description="Top-p")
+        # the editing backend: our model, or the Anticipatory Music Transformer (its weights need internet)
+        self.backend = w.Dropdown(options=[("our model (NNN)", "nnn"), ("Anticipatory Music Transformer", "amt")],
+                                  value="nnn", description="Edit with")
+        self.amt_model = w.Text(value="stanford-crfm/music-small-800k", description="AMT model",
+                                layout={"width": "420px"})
         self.attributes = build_attribute_controls()
         self.genre, self.emotion, self.tempo = self.attributes.genre, self.attributes.emotion, self.attributes.tempo
         self.instruments, self.key = self.attributes.instruments, self.attributes.key
@@ -131,7 +136,8 @@ class ComposerApp:
     def _layout(self):
         import ipywidgets as w
 
-        accordion = w.Accordion(children=[w.VBox([self.attributes.box, w.HBox([self.temperature, self.top_p])])])
+        accordion = w.Accordion(children=[w.VBox([self.attributes.box, w.HBox([self.temperature, self.top_p]),
+                                                   w.HBox([self.backend, self.amt_model])])])
         accordion.set_title(0, "Attributes (auto = from the prompt) and sampling")
         form = w.VBox([
             w.HTML("<b>Describe the music</b>"), self.prompt,
@@ -276,7 +282,10 @@ class ComposerApp:
         return self.tracks.value[0] + 1
 
     def _edit_kwargs(self) -> dict[str, Any]:
-        return {"attributes": self._require_song().attributes, **self._sampling()}
+        kw = {"attributes": self._require_song().attributes, **self._sampling()}
+        if self.backend.value == "amt":  # extend / infill / regenerate through the AMT backend
+            kw.update(backend="amt", model=self.amt_model.value.strip() or None)
+        return kw
 
     def _infill(self) -> None:
         song = self._require_song()
