@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from .attributes import TEMPO_BIN_DEFAULT_BPM, TEMPO_BINS, Attributes
 from .errors import CodeplayError
 from .generation import InstrumentSpec, generate_new_tracks, new_seed
-from .instruments import parse_instrument
+from .instruments import family_of_program, parse_instrument_list
 from .model.checkpoint import MusicModel, load_model
 from .model.config import SamplingConfig
 from .music import Note, Piece, Track
@@ -69,14 +69,7 @@ def _parse_ts(ts) -> tuple[int, int] | None:
 
 
 def _instrument_specs(instruments) -> list[InstrumentSpec]:
-    if isinstance(instruments, str):
-        instruments = [x for x in instruments.split(",") if x.strip()]
-    specs: list[InstrumentSpec] = []
-    for it in instruments:
-        program, is_drum = parse_instrument(it)
-        spec = InstrumentSpec(program, is_drum)
-        if spec not in specs:
-            specs.append(spec)
+    specs = [InstrumentSpec(p, d) for p, d in parse_instrument_list(instruments)]
     if len(specs) > 8:
         raise CodeplayError("at most 8 instruments at once")
     return specs
@@ -145,8 +138,6 @@ def _clip_to(piece: Piece, end: int) -> Piece:
 def _name_tracks(piece: Piece) -> Piece:
     tracks = []
     for t in piece.tracks:
-        from .instruments import family_of_program
-
         tracks.append(Track(t.program, t.is_drum, t.name or family_of_program(t.program, t.is_drum).capitalize(),
                             t.notes, t.controls, t.pitch_bends))
     return piece.replace(tracks=tuple(tracks))

@@ -17,7 +17,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .attributes import PITCH_CLASSES, Attributes, pitch_class
+from .attributes import Attributes, pitch_class
 from .instruments import family_of_program
 from .model.checkpoint import MusicModel
 from .model.config import SamplingConfig
@@ -199,4 +199,4 @@ def new_seed(seed: int | None) -> int:
     return int(seed) if seed is not None else random.SystemRandom().randrange(2**31)
 
 
-__all__ = ["PITCH_CLASSES", "InstrumentSpec", "generate_fill", "generate_new_tracks", "key_pitch_bias", "new_seed"]
+__all__ = ["InstrumentSpec", "generate_fill", "generate_new_tracks", "key_pitch_bias", "new_seed"]

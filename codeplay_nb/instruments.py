@@ -126,14 +126,14 @@ def parse_instrument(text: str | int) -> tuple[int, bool]:
     )
 
 
-def parse_instruments(items) -> tuple[str, ...]:
-    """Normalise a list (or comma-separated string) of instruments to family names, order kept."""
+def parse_instrument_list(items) -> list[tuple[int, bool]]:
+    """``(program, is_drum)`` for each instrument of a list (or comma-separated string), duplicates dropped,
+    order kept."""
     if isinstance(items, str):
         items = [x for x in items.split(",") if x.strip()]
-    out: list[str] = []
-    for it in items:
-        prog, drum = parse_instrument(it)
-        fam = family_of_program(prog, drum)
-        if fam not in out:
-            out.append(fam)
-    return tuple(out)
+    return list(dict.fromkeys(parse_instrument(it) for it in items))
+
+
+def parse_instruments(items) -> tuple[str, ...]:
+    """Normalise a list (or comma-separated string) of instruments to family names, order kept."""
+    return tuple(dict.fromkeys(family_of_program(p, d) for p, d in parse_instrument_list(items)))

@@ -28,7 +28,7 @@ def _key_name(sf: int, minor: bool) -> str:
 
 def _key_to_sf(key: str) -> tuple[int, int]:
     tonic, mode = key.split()
-    from .attributes import PITCH_CLASSES, pitch_class
+    from .attributes import pitch_class
 
     minor = mode == "minor"
     pc = pitch_class(tonic)
@@ -37,7 +37,6 @@ def _key_to_sf(key: str) -> tuple[int, int]:
         if pitch_class(name) == pc:
             return sf, int(minor)
     return 0, int(minor)  # pragma: no cover - every pitch class has a signature above
-    _ = PITCH_CLASSES
 
 
 def score_to_piece(score) -> Piece:
