@@ -11,7 +11,7 @@ import torch
 from codeplay_nb.attributes import EMOTIONS, GENRES, KEYS, Attributes
 from codeplay_nb.instruments import FAMILIES, family_of_program
 from codeplay_nb.model.grammar import NNNConstraint
-from codeplay_nb.model.sample import _filter, sample
+from codeplay_nb.model.sample import draw, _filter, sample
 from codeplay_nb.tokenizers.base import STEPS_PER_QUARTER
 
 METERS = ((3, 4), (4, 4), (6, 8), (7, 8))
@@ -99,6 +99,36 @@ def test_context_overflow_is_closed_legally(tiny_model):
     assert tok.decode(prompt + out).n_bars == 4
 
 
+def _reference_draw(scores, top_k, top_p, gen) -> int:
+    """Filter over the full sorted vocabulary, then invert the CDF of the most-likely-first order."""
+    probs = torch.softmax(_filter(scores, top_k, top_p), dim=-1)
+    pv, idx = torch.sort(probs, descending=True)
+    cum = torch.cumsum(pv[pv > 0], dim=0)
+    u = torch.rand(1, generator=gen) * cum[-1]
+    return int(idx[min(int(torch.searchsorted(cum, u)), cum.numel() - 1)])
+
+
+@pytest.mark.parametrize("case", ["peaked", "flat", "masked"])
+@pytest.mark.parametrize("top_p", [0.9, 1.0])
+def test_draw_samples_the_filtered_distribution(case, top_p):
+    """``draw`` (partial sort + inverse CDF) has the distribution of top-p filtering + multinomial, also
+    when the nucleus reaches past the partial sort (flat) and when most tokens are masked."""
+    g = torch.Generator().manual_seed(3)
+    scores = torch.randn(300, generator=g) * (4.0 if case == "peaked" else 0.05)
+    if case == "masked":
+        scores[10:] = float("-inf")
+    expected = torch.softmax(_filter(scores, 0, top_p), dim=-1)
+    gen = torch.Generator().manual_seed(0)
+    n = 20000
+    counts = torch.bincount(torch.tensor([draw(scores, 0, top_p, gen) for _ in range(n)]), minlength=300).float()
+    assert counts[expected == 0].sum() == 0  # never a filtered or masked token
+    # total variation distance to the exact distribution is within sampling noise
+    tv = 0.5 * (counts / n - expected).abs().sum()
+    assert tv < 0.05, tv
+    if case == "flat":
+        assert (counts > 0).sum() > 200  # the nucleus (270 tokens) reaches well past the 64 probed
+
+
 def _uncached_reference(model, prompt, constraint, *, temperature, top_k, top_p, seed, steps):
     """The plain algorithm: a full forward pass over the whole sequence at every sampled step."""
     gen = torch.Generator().manual_seed(seed)
@@ -112,8 +142,7 @@ def _uncached_reference(model, prompt, constraint, *, temperature, top_k, top_p,
             else:
                 logits = model(input_ids=torch.tensor([seq])).logits[0, -1].float()
                 scores = (logits / temperature).masked_fill(~allowed, float("-inf"))
-                probs = torch.softmax(_filter(scores, top_k, top_p), dim=-1)
-                tid = int(torch.multinomial(probs, 1, generator=gen))
+                tid = _reference_draw(scores, top_k, top_p, gen)
             constraint.advance(tid)
             out.append(tid)
             seq.append(tid)
@@ -131,3 +160,42 @@ def test_cached_sampling_equals_the_uncached_reference(tiny_model, settings):
     _, c2 = _prompt_and_constraint(tok, *req, max_tokens_per_bar=30)
     ref = _uncached_reference(tiny_model.model, prompt, c2, seed=11, steps=len(cached), **settings)
     assert ref == cached
+
+
+@pytest.mark.parametrize("name", ["real_pop909_001_8bars.mid", "real_nottingham_ashover1_8bars.mid",
+                                  "real_openmsx_tttheme2_8bars.mid", "triplets.mid", "ts_7_8.mid"])
+def test_the_grammar_accepts_real_encodings(name, data_dir):
+    """Every token of a real piece's encoding (SHIFT/NEXT rhythms, REST runs, shared state) is legal under
+    the constraint that guides sampling: the grammar does not forbid music the model was trained on."""
+    from codeplay_nb.generation import bar_steps_of
+    from codeplay_nb.io import read_midi
+    from codeplay_nb.tokenizers.nnn import NNNTokenizer
+
+    tok = NNNTokenizer()
+    piece = read_midi(data_dir / name)
+    piece = piece.replace(tempos=piece.tempos[:1], time_signatures=piece.time_signatures[:1])
+    # a doubled note (same pitch, same onset step: a MIDI artefact) is the one thing the grammar refuses
+    from codeplay_nb.music import Track
+
+    tracks = []
+    for t in piece.tracks:
+        seen, notes = set(), []
+        for n in t.notes:
+            if (n.pitch, round(n.start * 12 / piece.tpq)) not in seen:
+                seen.add((n.pitch, round(n.start * 12 / piece.tpq)))
+                notes.append(n)
+        tracks.append(Track(t.program, t.is_drum, t.name, tuple(notes)))
+    piece = piece.replace(tracks=tuple(tracks))
+    toks = tok.encode_tokens(piece)
+    body = toks[toks.index("HEADER_END") + 1:]
+    tracks = [t for t in piece.tracks if t.notes]
+    c = NNNConstraint(tok, programs=[(t.program, t.is_drum) for t in tracks],
+                      bar_steps=bar_steps_of(piece, piece.n_bars), max_tokens_per_bar=400)
+    kinds = set()
+    for i, t in enumerate(body):
+        assert c.allowed()[tok.token_to_id[t]], f"token {i} {t} refused after {body[max(0, i - 8):i]}"
+        c.advance(tok.token_to_id[t])
+        kinds.add(t.split("_")[0])
+    assert c.done
+    if name.startswith("real_"):
+        assert {"NEXT", "SHIFT", "PITCH"} <= kinds

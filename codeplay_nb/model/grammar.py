@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..tokenizers.nnn import MAX_SHIFT_STEPS, N_DUR_CLASSES, N_FUSED_DUR, N_VEL_BINS, NNNTokenizer
+from ..tokenizers.nnn import (
+    MAX_REST,
+    MAX_SHIFT_STEPS,
+    N_DUR_CLASSES,
+    N_FUSED_DUR,
+    N_VEL_BINS,
+    NEXT_PITCHES,
+    NNNTokenizer,
+)
 
 DRUM_PITCHES = range(27, 88)
 MAX_CHORD_NOTES = 10  # notes starting together in one track; a pitch never repeats within one onset
@@ -38,6 +46,8 @@ class GrammarState:
     notes_in_fills: int = 0
     tokens_in_bar: int = 0
     chord: set[int] = field(default_factory=set)  # pitches already played at the current position
+    step: int | None = None  # the track's current step (set by SHIFT, used by NEXT)
+    resting: bool = False  # after REST_k: the bars it opened are empty, only a bar boundary may follow
     history: list[int] = field(default_factory=list)
 
 
@@ -86,29 +96,36 @@ class NNNConstraint:
         self.id = t
         self.shift0 = t["SHIFT_1"]
         self.pitch0 = t["PITCH_0"]
+        self.next0 = t[f"NEXT_{NEXT_PITCHES[0]}"]
+        self.rest2 = t["REST_2"]
+        drum_next = [p for p in DRUM_PITCHES if p in NEXT_PITCHES]
         self._group = {
             "vel": self._mask([t[f"VEL_{b}"] for b in range(N_VEL_BINS)]),
             "dur": self._mask([t[f"DUR_{c}"] for c in range(N_DUR_CLASSES)]),
             "vd": self._mask([t[f"VD_{b}_{c}"] for b in range(N_VEL_BINS) for c in range(N_FUSED_DUR)]),
             "pitch": self._mask([t[f"PITCH_{p}"] for p in range(128)]),
             "drum_pitch": self._mask([t[f"PITCH_{p}"] for p in DRUM_PITCHES]),
+            "next": self._mask([t[f"NEXT_{p}"] for p in NEXT_PITCHES]),
+            "drum_next": self._mask([t[f"NEXT_{p}"] for p in drum_next]),
             "dens": self._mask([i for i, s in enumerate(tokenizer.vocab) if s.startswith("DENS_")]),
         }
         self.kind = {}
         for i, s in enumerate(tokenizer.vocab):
             head = s.split("_")[0]
-            self.kind[i] = head if head in ("SHIFT", "VEL", "DUR", "VD", "PITCH", "DENS") else s
-        self._cache: dict[tuple, torch.Tensor] = {}
+            self.kind[i] = head if head in ("SHIFT", "VEL", "DUR", "VD", "PITCH", "NEXT", "REST", "DENS") else s
+        self._cache: dict[tuple, tuple] = {}
+        self._singles: dict[str, tuple] = {}
         self.steps_per_beat = steps_per_beat
-        self.pitch_bias = self._full(pitch_bias)
-        self.beat_bias = self._full(beat_bias) if beat_bias is not None else self.pitch_bias
-
-    def _full(self, pitch_bias: torch.Tensor | None) -> torch.Tensor | None:
-        if pitch_bias is None:
-            return None
-        full = torch.zeros(self.V)
-        full[self.pitch0: self.pitch0 + 128] = pitch_bias
-        return full
+        self._bias: dict[tuple[bool, bool], torch.Tensor] = {}
+        if pitch_bias is not None:
+            beat_bias = pitch_bias if beat_bias is None else beat_bias
+            for now_on in (False, True):
+                for next_on in (False, True):
+                    full = torch.zeros(self.V)
+                    full[self.pitch0: self.pitch0 + 128] = beat_bias if now_on else pitch_bias
+                    full[self.next0: self.next0 + len(NEXT_PITCHES)] = (
+                        beat_bias if next_on else pitch_bias)[NEXT_PITCHES.start: NEXT_PITCHES.stop]
+                    self._bias[now_on, next_on] = full
 
     def _mask(self, ids: Sequence[int]) -> torch.Tensor:
         m = torch.zeros(self.V, dtype=torch.bool)
@@ -132,9 +149,11 @@ class NNNConstraint:
 
     def current_pitch_bias(self) -> torch.Tensor | None:
         """The key bias for the track being generated (never for drums, whose pitches are instruments)."""
-        if self.pitch_bias is None or self.state.phase != "in_bar" or self._current_is_drum():
+        s = self.state
+        if not self._bias or s.phase != "in_bar" or self._current_is_drum():
             return None
-        return self.beat_bias if self.state.pos % self.steps_per_beat == 0 else self.pitch_bias
+        nxt = s.pos + (s.step or 0)
+        return self._bias[s.pos % self.steps_per_beat == 0, nxt % self.steps_per_beat == 0]
 
     def _bar_len(self) -> int:
         s = self.state
@@ -143,21 +162,27 @@ class NNNConstraint:
         return self.bar_steps[min(s.bars_done - 1, len(self.bar_steps) - 1)]
 
     def allowed(self) -> torch.Tensor:
-        """Boolean mask of legal next tokens."""
+        """Boolean mask of legal next tokens (shared with a cache: do not modify it)."""
+        return self.allowed_info()[0]
+
+    def allowed_info(self) -> tuple[torch.Tensor, int, int, torch.Tensor | None]:
+        """``(mask, number of legal tokens, the legal id when there is only one else -1, additive mask)``;
+        the additive mask is 0 for legal tokens and -inf elsewhere (None when only one is legal). Entries
+        are cached per grammar situation, so a sampling step costs a dictionary lookup."""
         s = self.state
         ph = s.phase
         if ph == "expect_track":
-            return self._one("TRACK")
+            return self._single("TRACK")
         if ph == "expect_prog":
-            return self._one(_prog_token(*self.programs[s.track_idx]))
+            return self._single(_prog_token(*self.programs[s.track_idx]))
         if ph == "expect_dens":
-            return self._group["dens"].clone()
+            return self._cached(("dens",), lambda: self._group["dens"].clone())
         if ph == "expect_bar":
-            return self._one("BAR")
+            return self._cached(("bar", self._rest_cap()), self._bar_mask)
         if ph == "expect_fill":
-            return self._one("FILL_START")
+            return self._single("FILL_START")
         if ph in ("expect_eos", "done"):
-            return self._one("EOS")
+            return self._single("EOS")
         # in_bar (or in a fill block): the mask depends on a few facts only, so it is built once per
         # combination and reused (the sampler never modifies it)
         bar_len = self._bar_len()
@@ -171,42 +196,84 @@ class NNNConstraint:
         else:
             last = s.fill_idx == len(self.fill_steps) - 1
         room = min(max(bar_len - 1 - s.pos, 0), MAX_SHIFT_STEPS)
-        key = (last, last and need_notes, runaway, room, s.vel_set and s.dur_set, self._current_is_drum())
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = self._cache[key] = self._in_bar_mask(*key)
+        next_ok = s.step is not None and s.pos + s.step <= bar_len - 1
+        key = (last, last and need_notes, runaway, room, s.vel_set and s.dur_set, self._current_is_drum(),
+               next_ok, self._rest_cap() if self.task == "tracks" else 0, s.resting)
+        entry = self._cached(key, lambda: self._in_bar_mask(*key))
         if not s.chord or not can_play_now(key):
-            return cached
-        m = cached.clone()
-        if len(s.chord) >= MAX_CHORD_NOTES:
-            m[self.pitch0: self.pitch0 + 128] = False
-        else:
-            m[[self.pitch0 + p for p in s.chord]] = False
+            return entry
+        # a pitch already sounding at this onset (or a full chord) is not allowed again
+        m, add = entry[0].clone(), entry[3].clone()
+        idx = slice(self.pitch0, self.pitch0 + 128) if len(s.chord) >= MAX_CHORD_NOTES else \
+            [self.pitch0 + p for p in s.chord]
+        m[idx] = False
+        add[idx] = float("-inf")
+        n = int(m.sum())
+        return m, n, (int(m.nonzero()[0]) if n == 1 else -1), add
+
+    def _single(self, name: str) -> tuple[torch.Tensor, int, int, None]:
+        entry = self._singles.get(name)
+        if entry is None:
+            entry = self._singles[name] = (self._one(name), 1, self.id[name], None)
+        return entry
+
+    def _cached(self, key: tuple, build) -> tuple[torch.Tensor, int, int, torch.Tensor | None]:
+        entry = self._cache.get(key)
+        if entry is None:
+            m = build()
+            n = int(m.sum())
+            add = torch.zeros(self.V).masked_fill(~m, float("-inf"))
+            entry = self._cache[key] = (m, n, int(m.nonzero()[0]) if n == 1 else -1, add)
+        return entry
+
+    def _bar_mask(self) -> torch.Tensor:
+        m = self._one("BAR")
+        cap = self._rest_cap()
+        if cap >= 2:
+            m[self.rest2: self.rest2 + cap - 1] = True
         return m
 
+    def _rest_cap(self) -> int:
+        """The longest REST_k legal now (k bars after the current one, all empty): never past the last
+        bar, and never through it when the track still needs its first note."""
+        s = self.state
+        if self.task != "tracks":
+            return 0
+        remaining = len(self.bar_steps) - s.bars_done
+        if self.require_notes and s.notes_in_track == 0:
+            remaining -= 1
+        return min(remaining, MAX_REST)
+
     def _in_bar_mask(self, last: bool, blocked: bool, runaway: bool, room: int, can_play: bool,
-                     drum: bool) -> torch.Tensor:
+                     drum: bool, next_ok: bool, rest_cap: int, resting: bool) -> torch.Tensor:
         m = torch.zeros(self.V, dtype=torch.bool)
         if self.task == "tracks":
             if not last:
                 m[self.id["BAR"]] = True
+                if rest_cap >= 2:
+                    m[self.rest2: self.rest2 + rest_cap - 1] = True
             elif not blocked:
                 m[self.id["TRACK_END"]] = True
         elif not blocked:
             m[self.id["FILL_END"]] = True
+        if resting:
+            return m
+        pitches = self._group["drum_pitch"] if drum else self._group["pitch"]
+        nexts = self._group["drum_next"] if drum else self._group["next"]
         if runaway and not blocked:
             return m
         if runaway:  # over budget but a note is still required: only the shortest way to that note
             # (without this a low-temperature sampler can repeat VEL/VD until the context runs out)
-            return m | (self._group["drum_pitch"] if drum else self._group["pitch"]) if can_play else \
-                m | self._group["vd"]
+            return m | pitches if can_play else m | self._group["vd"]
         if room > 0 and not runaway:
             m[self.shift0: self.shift0 + room] = True
         m |= self._group["vel"]
         m |= self._group["dur"]
         m |= self._group["vd"]
         if can_play:
-            m |= self._group["drum_pitch"] if drum else self._group["pitch"]
+            m |= pitches
+            if next_ok:
+                m |= nexts
         return m
 
     # ------------------------------------------------------------------ transitions
@@ -224,9 +291,11 @@ class NNNConstraint:
             s.bars_done = 0
             s.notes_in_track = 0
             s.vel_set = s.dur_set = False
-        elif ph == "expect_bar" or (ph == "in_bar" and k == "BAR"):
+            s.step = None
+        elif ph == "expect_bar" or (ph == "in_bar" and k in ("BAR", "REST")):
             s.phase = "in_bar"
-            s.bars_done += 1
+            s.bars_done += 1 if k == "BAR" else token - self.rest2 + 2
+            s.resting = k == "REST"
             s.pos = 0
             s.tokens_in_bar = 0
             s.chord = set()
@@ -236,6 +305,8 @@ class NNNConstraint:
             s.tokens_in_bar = 0
             s.chord = set()
             s.vel_set = s.dur_set = False
+            s.step = None
+            s.resting = False
         elif ph in ("expect_eos", "done"):
             s.phase = "done"
         elif ph == "in_bar":
@@ -247,8 +318,14 @@ class NNNConstraint:
                 s.fill_idx += 1
                 s.phase = "expect_fill" if s.fill_idx < len(self.fill_steps) else "expect_eos"
             elif k == "SHIFT":
-                s.pos += token - self.shift0 + 1
+                s.step = token - self.shift0 + 1
+                s.pos += s.step
                 s.chord = set()
+            elif k == "NEXT":
+                s.pos += s.step or 0
+                s.chord = {token - self.next0 + NEXT_PITCHES[0]}
+                s.notes_in_track += 1
+                s.notes_in_fills += 1
             elif k == "VEL":
                 s.vel_set = True
             elif k == "DUR":

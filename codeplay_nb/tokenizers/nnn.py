@@ -4,14 +4,18 @@ Layout (one piece or one training window)::
 
     BOS GENRE_x EMOTION_x TBIN_x TEMPO_C_k TEMPO_F_f TS_NUM_n TS_DEN_d KEY_x BARS_n FAM_a FAM_b ... HEADER_END
     [TRACK PROG_CONDUCTOR BAR [TS_NUM TS_DEN] [SHIFT_k TEMPO_C TEMPO_F] ... TRACK_END]   (only with changes)
-    TRACK PROG_p DENS_d  BAR ev ev ... BAR ev ... TRACK_END
+    TRACK PROG_p DENS_d  BAR ev ev ... BAR ev ... REST_k ... TRACK_END
     TRACK ...
     [FILL_START ev ... FILL_END] ...                                   (bar infill: one per FILL placeholder)
     EOS
 
 Inside a bar, events on a 12-steps-per-quarter grid:
 
-* ``SHIFT_k`` moves the current position ``k`` steps forward (one shift per chord, from the bar start);
+* ``SHIFT_k`` moves the current position ``k`` steps forward (one shift per chord, from the bar start) and
+  sets the track's current *step* to ``k``;
+* ``NEXT_p`` moves the position forward by the current step and emits pitch ``p`` there: a repeated rhythm
+  (running eighths, a drum pattern, an arpeggio) costs one token per onset, not two (``NEXT`` covers the
+  piano range 21-108; other pitches use ``SHIFT`` + ``PITCH``);
 * ``VEL_v`` (8 bins) and ``DUR_d`` (102 classes: whole steps up to 12, then 2-step classes, so every
   duration comes back within one grid step, up to 16 quarters) set the track's current velocity and
   duration; they are emitted only when they change (velocity and duration are *shared*); when both
@@ -19,7 +23,8 @@ Inside a bar, events on a 12-steps-per-quarter grid:
 * ``PITCH_p`` emits a note at the current position with the current velocity and duration.
 
 A note thus costs one token plus the occasional VEL/DUR/SHIFT, against NOTE_ON + NOTE_OFF + time deltas
-in MMM. Bars are delimited by a single ``BAR`` token (MMM uses BAR_START and BAR_END). A bar whose content
+in MMM. Bars are delimited by a single ``BAR`` token (MMM uses BAR_START and BAR_END); a run of ``k`` empty
+bars (2 <= k <= 16) is one ``REST_k`` token (a silent part, or the conductor track between changes). A bar whose content
 is to be infilled holds one ``FILL`` token; its content follows at the end between ``FILL_START`` and
 ``FILL_END``. Tempo is stored to 0.1 BPM (``TEMPO_C`` tens, ``TEMPO_F`` tenths within them).
 """
@@ -36,7 +41,7 @@ from ..instruments import FAMILY_NAMES, family_of_program
 from ..music import Note, Piece, Tempo, TimeSignature, Track
 from .base import STEPS_PER_QUARTER, Tokenizer
 
-NNN_VERSION = "1.0"
+NNN_VERSION = "2.0"
 OUT_TPQ = 480  # decoded pieces use 480 ticks per quarter (40 ticks per grid step)
 MAX_SHIFT_STEPS = 48
 N_VEL_BINS = 8
@@ -50,6 +55,8 @@ TS_NUMERATORS = tuple(range(1, 33))
 TS_DENOMINATORS = (1, 2, 4, 8, 16, 32)
 DENSITY_EDGES = (1, 2, 4, 6, 8, 12, 16, 24)  # notes per bar: DENS_0 < 1 <= DENS_1 < 2 ...
 MIN_BPM, MAX_BPM = 0.1, 399.9
+NEXT_PITCHES = range(21, 109)  # NEXT_p exists for the piano range
+MAX_REST = 16  # REST_2 .. REST_16
 CONDUCTOR = "CONDUCTOR"
 
 SPECIAL = ("PAD", "BOS", "EOS", "HEADER_END", "TRACK", "TRACK_END", "BAR", "FILL", "FILL_START", "FILL_END")
@@ -107,7 +114,7 @@ def build_vocab() -> list[str]:
     v += [f"GENRE_{g}" for g in (*GENRES, "unknown")]
     v += [f"EMOTION_{e}" for e in (*EMOTIONS, "unknown")]
     v += [f"TBIN_{b}" for b in TEMPO_BINS]
-    v += [f"TEMPO_C_{k}" for k in range(1, 40)]
+    v += [f"TEMPO_C_{k}" for k in range(40)]
     v += [f"TEMPO_F_{f}" for f in range(100)]
     v += [f"TS_NUM_{n}" for n in TS_NUMERATORS]
     v += [f"TS_DEN_{d}" for d in TS_DENOMINATORS]
@@ -121,13 +128,25 @@ def build_vocab() -> list[str]:
     v += [f"DUR_{c}" for c in range(N_DUR_CLASSES)]
     v += [f"VD_{b}_{c}" for b in range(N_VEL_BINS) for c in range(N_FUSED_DUR)]
     v += [f"PITCH_{p}" for p in range(128)]
-    v += ["TEMPO_C_0"]  # tempos under 10 BPM (appended last so earlier ids stay stable)
+    v += [f"NEXT_{p}" for p in NEXT_PITCHES]
+    v += [f"REST_{k}" for k in range(2, MAX_REST + 1)]
     return v
+
+
+def rest_tokens(n_empty: int) -> list[str]:
+    """``n_empty`` consecutive empty bars: REST_k tokens (a single leftover bar is a plain BAR)."""
+    out: list[str] = []
+    while n_empty > 0:
+        k = min(n_empty, MAX_REST)
+        out.append("BAR" if k == 1 else f"REST_{k}")
+        n_empty -= k
+    return out
 
 
 @dataclass
 class _BarEvents:
-    """Quantised content of one track in one bar: (position, vel bin, dur class, pitch)."""
+    """Quantised content of one track in one bar: (position, vel bin, dur class, pitch, velocity,
+    duration in fractional steps)."""
 
     notes: list[tuple[int, int, int, int]] = field(default_factory=list)
 
@@ -136,8 +155,14 @@ class NNNTokenizer(Tokenizer):
     name = "nnn"
     version = NNN_VERSION
 
-    def __init__(self) -> None:
+    def __init__(self, *, vel_tolerance: float = 15, dur_tolerance: float = 0.95) -> None:
+        """``vel_tolerance`` (velocity units) and ``dur_tolerance`` (grid steps): a note whose velocity
+        or duration the track's current state already represents within these margins re-uses the state
+        instead of emitting a VEL/DUR token (a dead band; 0 and 0 give plain nearest-bin coding). Both
+        stay inside the round-trip tolerance (one velocity bin = 16, one grid step)."""
         super().__init__(build_vocab())
+        self.vel_tolerance = vel_tolerance
+        self.dur_tolerance = dur_tolerance
         t = self.token_to_id
         self.pad_id, self.bos_id, self.eos_id = t["PAD"], t["BOS"], t["EOS"]
         self.kind: list[str] = [tok.rsplit("_", 1)[0] if "_" in tok and tok not in SPECIAL else tok
@@ -190,13 +215,22 @@ class NNNTokenizer(Tokenizer):
                 if not 0 <= b < n_bars:
                     continue
                 pos = s - grid[b]
-                d = dur_class(n.duration * STEPS_PER_QUARTER / piece.tpq)
-                bars[b].notes.append((pos, vel_bin(n.velocity), d, n.pitch))
+                steps = n.duration * STEPS_PER_QUARTER / piece.tpq
+                bars[b].notes.append((pos, vel_bin(n.velocity), dur_class(steps), n.pitch, n.velocity, steps))
             out.append(bars)
         return grid, out
 
+    def _keeps_vel(self, velocity: int, cur: int | None) -> bool:
+        """Whether the current velocity bin still represents ``velocity`` within the tolerance."""
+        return cur is not None and abs(velocity - vel_value(cur)) <= self.vel_tolerance
+
+    def _keeps_dur(self, steps: float, cur: int | None) -> bool:
+        """Whether the current duration class still represents ``steps`` within the tolerance."""
+        return cur is not None and abs(steps - dur_ticks(cur, 2) / 2) <= self.dur_tolerance
+
     def bar_tokens(self, ev: _BarEvents, state: list[int | None]) -> list[str]:
-        """Tokens of one bar; ``state`` = [current vel bin, current dur class] carried across bars."""
+        """Tokens of one bar; ``state`` = [current vel bin, current dur class, current step] carried
+        across bars."""
         toks: list[str] = []
         pos = 0
         notes = sorted(ev.notes)  # doubled notes (same pitch and onset) are kept, not merged
@@ -208,14 +242,21 @@ class NNNTokenizer(Tokenizer):
                 j += 1
             chord = notes[i:j]
             gap = p - pos
-            while gap > 0:
-                k = min(gap, MAX_SHIFT_STEPS)
-                toks.append(f"SHIFT_{k}")
-                gap -= k
             pos = p
-            cur_v, cur_d = state
-            chord.sort(key=lambda x: (x[1] != cur_v, x[1], x[2] != cur_d, x[2], x[3]))
-            for _, v, d, pitch in chord:
+            chord.sort(key=lambda x: (not self._keeps_vel(x[4], state[0]), x[1],
+                                      not self._keeps_dur(x[5], state[1]), x[2], x[3]))
+            carried = gap > 0 and gap == state[2] and chord[0][3] in NEXT_PITCHES
+            if gap > 0 and not carried:
+                while gap > 0:
+                    k = min(gap, MAX_SHIFT_STEPS)
+                    toks.append(f"SHIFT_{k}")
+                    gap -= k
+                    state[2] = k
+            for n, (_, v, d, pitch, velocity, steps) in enumerate(chord):
+                if self._keeps_vel(velocity, state[0]):
+                    v = state[0]
+                if self._keeps_dur(steps, state[1]):
+                    d = state[1]
                 if v != state[0] and d != state[1] and d < N_FUSED_DUR:
                     toks.append(f"VD_{v}_{d}")
                     state[0], state[1] = v, d
@@ -225,7 +266,7 @@ class NNNTokenizer(Tokenizer):
                 if d != state[1]:
                     toks.append(f"DUR_{d}")
                     state[1] = d
-                toks.append(f"PITCH_{pitch}")
+                toks.append(f"NEXT_{pitch}" if carried and n == 0 else f"PITCH_{pitch}")
             i = j
         return toks
 
@@ -236,14 +277,21 @@ class NNNTokenizer(Tokenizer):
         n_notes = sum(len(b.notes) for b in bars)
         toks = ["TRACK", prog, f"DENS_{density_bin(n_notes / max(len(bars), 1))}"]
         fills: list[list[str]] = []
-        state: list[int | None] = [None, None]
+        state: list[int | None] = [None, None, None]
+        empty = 0  # pending run of empty bars
         for b, ev in enumerate(bars):
+            if b not in fill_bars and not ev.notes:
+                empty += 1
+                continue
+            toks += rest_tokens(empty)
+            empty = 0
             toks.append("BAR")
             if b in fill_bars:
                 toks.append("FILL")
-                fills.append(self.bar_tokens(ev, [None, None]))
+                fills.append(self.bar_tokens(ev, [None, None, None]))
             else:
                 toks += self.bar_tokens(ev, state)
+        toks += rest_tokens(empty)
         toks.append("TRACK_END")
         return toks, fills
 
@@ -292,9 +340,14 @@ class NNNTokenizer(Tokenizer):
         if not has:
             return []
         toks = ["TRACK", f"PROG_{CONDUCTOR}"]
+        empty = 0
         for evs in per_bar:
-            toks += ["BAR", *evs]
-        return [*toks, "TRACK_END"]
+            if not evs:
+                empty += 1
+                continue
+            toks += [*rest_tokens(empty), "BAR", *evs]
+            empty = 0
+        return [*toks, *rest_tokens(empty), "TRACK_END"]
 
     def encode_tokens(
         self,
@@ -420,6 +473,8 @@ class NNNTokenizer(Tokenizer):
                 tracks[-1] = cur
             elif t == "BAR":
                 cur[1].append([])
+            elif t.startswith("REST_"):
+                cur[1].extend([] for _ in range(int(t[5:])))
             elif t == "FILL" and cur[1]:
                 # a fill block starts with a fresh vel/dur state; the track's state resumes after it
                 cur[1][-1].extend(["|SAVE", *next(fill_iter, []), "|RESET"])
@@ -480,7 +535,8 @@ class NNNTokenizer(Tokenizer):
     @staticmethod
     def _decode_bars(bars: list[list[str]], grid: list[int], step: int) -> list[Note]:
         notes: list[Note] = []
-        vel, dur = 4, 11
+        vel, dur, stride = 4, 11, STEPS_PER_QUARTER
+        end = grid[-1]  # a note never sounds past the last bar (the piece keeps its bar count)
         for b, evs in enumerate(bars):
             if b + 1 >= len(grid):
                 break
@@ -489,24 +545,29 @@ class NNNTokenizer(Tokenizer):
             saved = None
             for e in evs:
                 if e == "|SAVE":
-                    saved = (vel, dur)
+                    saved = (vel, dur, stride)
                     continue
                 if e == "|RESET":
                     if saved is not None:
-                        vel, dur = saved
+                        vel, dur, stride = saved
                     continue
                 kind, _, val = e.rpartition("_")
                 if kind.startswith("VD_"):
                     vel, dur = int(kind[3:]), int(val)
                 elif kind == "SHIFT":
-                    pos = min(pos + int(val), bar_len - 1)
+                    stride = int(val)
+                    pos = min(pos + stride, bar_len - 1)
+                elif kind == "NEXT":
+                    pos = min(pos + stride, bar_len - 1)
+                    notes.append(Note(int(val), vel_value(vel), (grid[b] + pos) * step,
+                                      min(dur_ticks(dur, step), (end - grid[b] - pos) * step)))
                 elif kind == "VEL":
                     vel = int(val)
                 elif kind == "DUR":
                     dur = int(val)
                 elif kind == "PITCH":
-                    start = (grid[b] + pos) * step
-                    notes.append(Note(int(val), vel_value(vel), start, dur_ticks(dur, step)))
+                    notes.append(Note(int(val), vel_value(vel), (grid[b] + pos) * step,
+                                      min(dur_ticks(dur, step), (end - grid[b] - pos) * step)))
         notes.sort(key=lambda n: (n.start, n.pitch))
         return notes
 
@@ -541,10 +602,10 @@ class NNNTokenizer(Tokenizer):
                 if n_bars is not None and bars != n_bars:
                     problems.append(f"token {k}: track has {bars} bars, header says {n_bars}")
                 in_track = False
-            elif t == "BAR":
+            elif t == "BAR" or t.startswith("REST_"):
                 if not in_track:
-                    problems.append(f"token {k}: BAR outside a track")
-                bars += 1
+                    problems.append(f"token {k}: {t} outside a track")
+                bars += 1 if t == "BAR" else int(t[5:])
             elif t in ("BOS", "HEADER_END"):
                 problems.append(f"token {k}: {t} inside the body")
         if in_track:
