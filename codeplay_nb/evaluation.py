@@ -133,6 +133,26 @@ def random_attribute_sets(n: int, seed: int = 0) -> list[dict]:
     return sets
 
 
+def window_request(window: Piece) -> dict:
+    """The compose request a real window answers: its tempo, meter, estimated key and instrument families
+    (genre and emotion left to the model). Used by the *paired* evaluation, which composes one clip per
+    real window so the generated and real sets ask for the same things."""
+    from .instruments import FAMILY_NAMES, family_of_program
+    from .metrics import estimate_key
+
+    fams = {family_of_program(t.program, t.is_drum) for t in window.tracks if t.notes}
+    ts = window.time_signatures[0]
+    request = {
+        "tempo": round(float(window.tempos[0].qpm), 1),
+        "time_signature": (ts.numerator, ts.denominator),
+        "instruments": [f for f in FAMILY_NAMES if f in fams],
+    }
+    key = estimate_key(window)
+    if key:
+        request["key"] = key
+    return request
+
+
 def control_checks(piece: Piece, request: dict, bars: int) -> dict[str, bool | None]:
     """Whether the piece honours each requested control (``None``: not requested)."""
     return {
@@ -315,6 +335,7 @@ def evaluate_model(
     n_real: int = 200,
     per_file: int = 4,
     temperature: float = 1.0,
+    paired: bool = False,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> dict:
     """The whole evaluation as a JSON-able report (keys :data:`REPORT_KEYS`; clip and window records also
@@ -322,18 +343,21 @@ def evaluate_model(
 
     With ``attribute_sets`` (dicts of compose arguments, or strings for :func:`parse_attribute_set`),
     ``n`` clips are composed for each set; without, ``n`` sets are drawn with :func:`random_attribute_sets`
-    and one clip is composed for each. ``compose_fn`` defaults to :func:`codeplay_nb.compose` with the
+    and one clip is composed for each. With ``paired``, one clip is composed for each of the first ``n``
+    real windows, with that window's request (:func:`window_request`). ``compose_fn`` defaults to :func:`codeplay_nb.compose` with the
     model ``codeplay_nb.model.load_model(model)``; any function with the same signature that returns an
     object with a ``piece`` works (tests use one).
     """
     if n < 1 or bars < 1 or n_real < 1:
         raise CodeplayError("--n, --bars and --n-real must be at least 1")
     t_start = time.perf_counter()
+    if paired and attribute_sets:
+        raise CodeplayError("give either attribute sets or --paired, not both")
     if attribute_sets:
         requests = [parse_attribute_set(a) if isinstance(a, str) else dict(a) for a in attribute_sets]
-        per_request, drawn = n, False
+        per_request, drawn = n, "given"
     else:
-        requests, per_request, drawn = random_attribute_sets(n, seed), 1, True
+        requests, per_request, drawn = random_attribute_sets(n, seed), 1, "random"
     model_name = None if model is None or not isinstance(model, (str, os.PathLike)) else str(model)
     if compose_fn is None:
         compose_fn = _default_compose()
@@ -343,6 +367,8 @@ def evaluate_model(
         raise CodeplayError(f"no {bars}-bar windows with notes in the MIDI files under {real_dir}")
     for w in real:
         w["metrics"] = compute_metrics(w["piece"])
+    if paired:
+        requests, per_request, drawn = [window_request(w["piece"]) for w in real[:n]], 1, "paired with real windows"
     t_gen = time.perf_counter()
     clips = generate_clips(
         requests, per_request, compose_fn=compose_fn, model=model, bars=bars, seed=seed,
@@ -353,7 +379,7 @@ def evaluate_model(
         "config": {
             "real_dir": str(real_dir), "n": n, "bars": bars, "seed": seed, "n_real": n_real,
             "per_file": per_file, "temperature": temperature, "model": model_name,
-            "attribute_sets": "random" if drawn else "given", "n_generated": len(clips), "n_real_windows": len(real),
+            "attribute_sets": drawn, "n_generated": len(clips), "n_real_windows": len(real),
         },
         "timing": {
             "total_seconds": time.perf_counter() - t_start,
@@ -384,8 +410,8 @@ def format_report(report: dict) -> str:
     """The metric table and the control accuracies as plain text."""
     cfg = report["config"]
     lines = [
-        f"{cfg['n_generated']} generated {cfg['bars']}-bar clips vs {cfg['n_real_windows']} real "
-        f"{cfg['bars']}-bar windows from {cfg['real_dir']}",
+        f"{cfg['n_generated']} generated {cfg['bars']}-bar clips ({cfg['attribute_sets']} attribute sets) vs "
+        f"{cfg['n_real_windows']} real {cfg['bars']}-bar windows from {cfg['real_dir']}",
         "",
         f"{'metric':<22}{'generated':>20}{'real':>20}  within 1 real std  overlap",
     ]

@@ -22,11 +22,12 @@ from codeplay_nb.evaluation import (
     parse_attribute_set,
     random_attribute_sets,
     sample_real_windows,
+    window_request,
     write_report,
 )
 from codeplay_nb.instruments import FAMILIES, FAMILY_NAMES
 from codeplay_nb.io import read_midi, write_midi
-from codeplay_nb.metrics import METRIC_KEYS, compute_metrics, estimate_key
+from codeplay_nb.metrics import METRIC_KEYS, compute_metrics, crop_bars, estimate_key
 from codeplay_nb.music import Piece, make_piece, transpose
 
 Q = 480
@@ -237,6 +238,22 @@ def test_evaluate_model_draws_random_sets_without_attributes(real_dir):
     empty.mkdir()
     with pytest.raises(CodeplayError, match="no MIDI files"):
         evaluate_model(empty, n=1, compose_fn=honest_compose)
+
+
+def test_paired_evaluation_asks_for_what_each_real_window_holds(real_dir):
+    report = evaluate_model(real_dir, n=3, compose_fn=honest_compose, n_real=10, seed=2, paired=True)
+    assert report["config"]["attribute_sets"] == "paired with real windows"
+    windows = report["real_windows"][:3]
+    assert len(report["clips"]) == 3
+    for clip, window in zip(report["clips"], windows):
+        assert clip["request"] == window_request(window["piece"])
+        assert clip["request"]["key"] == estimate_key(window["piece"])
+        assert clip["request"]["tempo"] == 120.0
+    b_piece = crop_bars(read_midi(real_dir / "nested" / "b.MIDI"), 0, 3)  # the bass plays in bar 1 only
+    assert window_request(b_piece)["instruments"] == ["piano", "bass"]
+    assert window_request(crop_bars(read_midi(real_dir / "nested" / "b.MIDI"), 4, 7))["instruments"] == ["piano"]
+    with pytest.raises(CodeplayError, match="not both"):
+        evaluate_model(real_dir, n=1, attribute_sets=SETS, compose_fn=honest_compose, paired=True)
 
 
 # ------------------------------------------------------------------ CLI

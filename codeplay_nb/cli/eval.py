@@ -26,6 +26,9 @@ def register(subparsers) -> None:
         help="an attribute set such as 'genre=pop,emotion=sad,tempo=fast,key=A minor,instruments=piano+bass'; "
              "repeat for several sets (default: N random sets, one clip each)",
     )
+    p.add_argument("--paired", action="store_true",
+                   help="compose one clip per real window with that window's tempo, meter, key and instruments "
+                        "(the generated and real sets then ask for the same things)")
     p.add_argument("--model", metavar="PATH", help="model checkpoint (default: the packaged default model)")
     p.add_argument("--out", metavar="DIR", default="codeplay-eval", help="output folder (default codeplay-eval)")
     p.add_argument("--bars", type=int, default=4, help="bars per clip and per real window (default 4)")
@@ -60,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
         report = evaluate_model(
             args.real, n=args.n, attribute_sets=args.attributes, model=args.model, bars=args.bars,
-            seed=args.seed, n_real=args.n_real, temperature=args.temperature, progress=progress,
+            seed=args.seed, n_real=args.n_real, temperature=args.temperature, paired=args.paired,
+            progress=progress,
         )
         paths = write_report(report, out)
         print(format_report(report))

@@ -86,6 +86,10 @@ def vel_value(b: int) -> int:
     return min(b * VEL_BIN_WIDTH + VEL_BIN_WIDTH // 2, 127)
 
 
+_VEL_VALUE = [vel_value(b) for b in range(N_VEL_BINS)]
+_DUR_STEPS = [dur_ticks(c, 2) / 2 for c in range(N_DUR_CLASSES)]  # representative duration, in steps
+
+
 def density_bin(notes_per_bar: float) -> int:
     return bisect.bisect_right(DENSITY_EDGES, notes_per_bar)
 
@@ -222,51 +226,58 @@ class NNNTokenizer(Tokenizer):
 
     def _keeps_vel(self, velocity: int, cur: int | None) -> bool:
         """Whether the current velocity bin still represents ``velocity`` within the tolerance."""
-        return cur is not None and abs(velocity - vel_value(cur)) <= self.vel_tolerance
+        return cur is not None and abs(velocity - _VEL_VALUE[cur]) <= self.vel_tolerance
 
     def _keeps_dur(self, steps: float, cur: int | None) -> bool:
         """Whether the current duration class still represents ``steps`` within the tolerance."""
-        return cur is not None and abs(steps - dur_ticks(cur, 2) / 2) <= self.dur_tolerance
+        return cur is not None and abs(steps - _DUR_STEPS[cur]) <= self.dur_tolerance
 
     def bar_tokens(self, ev: _BarEvents, state: list[int | None]) -> list[str]:
         """Tokens of one bar; ``state`` = [current vel bin, current dur class, current step] carried
         across bars."""
         toks: list[str] = []
+        append = toks.append
+        keeps_vel, keeps_dur = self._keeps_vel, self._keeps_dur
         pos = 0
         notes = sorted(ev.notes)  # doubled notes (same pitch and onset) are kept, not merged
         i = 0
-        while i < len(notes):
+        n_notes = len(notes)
+        while i < n_notes:
             p = notes[i][0]
-            j = i
-            while j < len(notes) and notes[j][0] == p:
+            j = i + 1
+            while j < n_notes and notes[j][0] == p:
                 j += 1
             chord = notes[i:j]
             gap = p - pos
             pos = p
-            chord.sort(key=lambda x: (not self._keeps_vel(x[4], state[0]), x[1],
-                                      not self._keeps_dur(x[5], state[1]), x[2], x[3]))
+            if j - i > 1:  # notes that re-use the current state first
+                chord.sort(key=lambda x: (not keeps_vel(x[4], state[0]), x[1], not keeps_dur(x[5], state[1]),
+                                          x[2], x[3]))
             carried = gap > 0 and gap == state[2] and chord[0][3] in NEXT_PITCHES
             if gap > 0 and not carried:
                 while gap > 0:
                     k = min(gap, MAX_SHIFT_STEPS)
-                    toks.append(f"SHIFT_{k}")
+                    append(f"SHIFT_{k}")
                     gap -= k
                     state[2] = k
-            for n, (_, v, d, pitch, velocity, steps) in enumerate(chord):
-                if self._keeps_vel(velocity, state[0]):
+            first = carried
+            for _, v, d, pitch, velocity, steps in chord:
+                if keeps_vel(velocity, state[0]):
                     v = state[0]
-                if self._keeps_dur(steps, state[1]):
+                if keeps_dur(steps, state[1]):
                     d = state[1]
-                if v != state[0] and d != state[1] and d < N_FUSED_DUR:
-                    toks.append(f"VD_{v}_{d}")
-                    state[0], state[1] = v, d
                 if v != state[0]:
-                    toks.append(f"VEL_{v}")
+                    if d != state[1] and d < N_FUSED_DUR:
+                        append(f"VD_{v}_{d}")
+                        state[1] = d
+                    else:
+                        append(f"VEL_{v}")
                     state[0] = v
                 if d != state[1]:
-                    toks.append(f"DUR_{d}")
+                    append(f"DUR_{d}")
                     state[1] = d
-                toks.append(f"NEXT_{pitch}" if carried and n == 0 else f"PITCH_{pitch}")
+                append(f"NEXT_{pitch}" if first else f"PITCH_{pitch}")
+                first = False
             i = j
         return toks
 
