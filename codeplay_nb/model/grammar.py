@@ -147,13 +147,19 @@ class NNNConstraint:
             return self.fill_drum[min(self.state.fill_idx, len(self.fill_drum) - 1)] if self.fill_drum else False
         return self.programs[self.state.track_idx][1]
 
-    def current_pitch_bias(self) -> torch.Tensor | None:
-        """The key bias for the track being generated (never for drums, whose pitches are instruments)."""
+    def _bias_key(self) -> tuple[bool, bool] | None:
         s = self.state
         if not self._bias or s.phase != "in_bar" or self._current_is_drum():
             return None
         nxt = s.pos + (s.step or 0)
-        return self._bias[s.pos % self.steps_per_beat == 0, nxt % self.steps_per_beat == 0]
+        return s.pos % self.steps_per_beat == 0, nxt % self.steps_per_beat == 0
+
+    def current_pitch_bias(self) -> torch.Tensor | None:
+        """The key bias for the track being generated (never for drums, whose pitches are instruments):
+        PITCH tokens get the bias of the current position (on or off the beat), NEXT tokens that of the
+        position they move to. :meth:`allowed_info` folds it into its additive mask."""
+        key = self._bias_key()
+        return None if key is None else self._bias[key]
 
     def _bar_len(self) -> int:
         s = self.state
@@ -167,7 +173,8 @@ class NNNConstraint:
 
     def allowed_info(self) -> tuple[torch.Tensor, int, int, torch.Tensor | None]:
         """``(mask, number of legal tokens, the legal id when there is only one else -1, additive mask)``;
-        the additive mask is 0 for legal tokens and -inf elsewhere (None when only one is legal). Entries
+        the additive mask is -inf for illegal tokens and 0 (plus the key bias, see
+        :meth:`current_pitch_bias`) for legal ones (None when only one is legal). Entries
         are cached per grammar situation, so a sampling step costs a dictionary lookup."""
         s = self.state
         ph = s.phase
@@ -176,9 +183,9 @@ class NNNConstraint:
         if ph == "expect_prog":
             return self._single(_prog_token(*self.programs[s.track_idx]))
         if ph == "expect_dens":
-            return self._cached(("dens",), lambda: self._group["dens"].clone())
+            return self._cached(("dens",), lambda: self._group["dens"].clone())[:4]
         if ph == "expect_bar":
-            return self._cached(("bar", self._rest_cap()), self._bar_mask)
+            return self._cached(("bar", self._rest_cap()), self._bar_mask)[:4]
         if ph == "expect_fill":
             return self._single("FILL_START")
         if ph in ("expect_eos", "done"):
@@ -200,30 +207,38 @@ class NNNConstraint:
         key = (last, last and need_notes, runaway, room, s.vel_set and s.dur_set, self._current_is_drum(),
                next_ok, self._rest_cap() if self.task == "tracks" else 0, s.resting)
         entry = self._cached(key, lambda: self._in_bar_mask(*key))
+        bias_key = self._bias_key()
+        if bias_key is not None:  # key control: the bias for this onset's beat position, folded in
+            entry = self._cached((key, bias_key), lambda: entry[0], lambda a: a + self._bias[bias_key])
         if not s.chord or not can_play_now(key):
-            return entry
+            return entry[:4]
         # a pitch already sounding at this onset (or a full chord) is not allowed again
-        m, add = entry[0].clone(), entry[3].clone()
-        idx = slice(self.pitch0, self.pitch0 + 128) if len(s.chord) >= MAX_CHORD_NOTES else \
-            [self.pitch0 + p for p in s.chord]
-        m[idx] = False
-        add[idx] = float("-inf")
-        n = int(m.sum())
+        playable = entry[4]
+        blocked = playable if len(s.chord) >= MAX_CHORD_NOTES else s.chord & playable
+        if not blocked:
+            return entry[:4]
+        add = entry[3].clone()
+        add[[self.pitch0 + p for p in blocked]] = float("-inf")
+        m = torch.isfinite(add)
+        n = entry[1] - len(blocked)
         return m, n, (int(m.nonzero()[0]) if n == 1 else -1), add
 
     def _single(self, name: str) -> tuple[torch.Tensor, int, int, None]:
         entry = self._singles.get(name)
         if entry is None:
             entry = self._singles[name] = (self._one(name), 1, self.id[name], None)
-        return entry
+        return entry[:4]
 
-    def _cached(self, key: tuple, build) -> tuple[torch.Tensor, int, int, torch.Tensor | None]:
+    def _cached(self, key: tuple, build, extra=None) -> tuple[torch.Tensor, int, int, torch.Tensor | None]:
         entry = self._cache.get(key)
         if entry is None:
             m = build()
             n = int(m.sum())
             add = torch.zeros(self.V).masked_fill(~m, float("-inf"))
-            entry = self._cache[key] = (m, n, int(m.nonzero()[0]) if n == 1 else -1, add)
+            if extra is not None:
+                add = extra(add)
+            playable = frozenset((m[self.pitch0: self.pitch0 + 128].nonzero().flatten()).tolist())
+            entry = self._cache[key] = (m, n, int(m.nonzero()[0]) if n == 1 else -1, add, playable)
         return entry
 
     def _bar_mask(self) -> torch.Tensor:

@@ -6,6 +6,7 @@ together in one forward pass, so structure costs almost nothing.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 
 import torch
@@ -57,26 +58,26 @@ def draw(scores: torch.Tensor, top_k: int, top_p: float, gen: torch.Generator) -
     The same distribution as filtering with :func:`_filter` and calling ``torch.multinomial``, at a fraction
     of the cost (a sampling step must stay small next to a ~1 ms forward pass): the nucleus is found among
     the ``NUCLEUS_PROBE`` most likely tokens (a partial sort) whenever it lies there, and the token is drawn by
-    inverting the cumulative distribution with one uniform number.
+    inverting the cumulative distribution with one uniform number (a few tensor calls, the rest on short
+    Python lists).
     """
     if top_k > 0:
         scores = _filter(scores, top_k, 1.0)
     probs = torch.softmax(scores, dim=-1)
     k = min(NUCLEUS_PROBE, probs.numel())
     pv, idx = torch.topk(probs, k)
-    cum = torch.cumsum(pv, dim=0)
+    cum = torch.cumsum(pv, dim=0).tolist()
     if top_p < 1.0:
-        beyond = float(cum[-1]) <= top_p  # the nucleus reaches past the probe
+        beyond = cum[-1] <= top_p  # the nucleus reaches past the probe
     else:
         beyond = k < probs.numel() and int(torch.count_nonzero(probs)) > k
     if beyond:  # rare: sort everything
         pv, idx = torch.sort(probs, descending=True)
-        cum = torch.cumsum(pv, dim=0)
-    if top_p < 1.0:
-        n_keep = max(1, int(torch.count_nonzero(cum - pv <= top_p)))
-        cum = cum[:n_keep]
-    u = torch.rand(1, generator=gen) * cum[-1]
-    j = min(int(torch.searchsorted(cum, u)), cum.numel() - 1)
+        cum = torch.cumsum(pv, dim=0).tolist()
+    # token i is kept while the mass before it is <= top_p
+    n_keep = min(bisect.bisect_right(cum, top_p) + 1, len(cum)) if top_p < 1.0 else len(cum)
+    u = float(torch.rand(1, generator=gen)) * cum[n_keep - 1]
+    j = min(bisect.bisect_left(cum, u, 0, n_keep), n_keep - 1)
     return int(idx[j])
 
 
@@ -135,10 +136,7 @@ def _sample(model, prompt, constraint, *, temperature, top_k, top_p, seed, max_n
                 logits, past = cached_forward(model, ids, past, arg)
                 total += len(pending)
                 pending = []
-            scores = torch.add(add, logits, alpha=inv_t)
-            bias = constraint.current_pitch_bias()
-            if bias is not None:
-                scores += bias
+            scores = torch.add(add, logits, alpha=inv_t)  # grammar mask and key bias in one
             tid = draw(scores, top_k, top_p, gen)
         constraint.advance(tid)
         out.append(tid)
