@@ -245,7 +245,7 @@ def test_paired_evaluation_asks_for_what_each_real_window_holds(real_dir):
     assert report["config"]["attribute_sets"] == "paired with real windows"
     windows = report["real_windows"][:3]
     assert len(report["clips"]) == 3
-    for clip, window in zip(report["clips"], windows):
+    for clip, window in zip(report["clips"], windows, strict=True):
         assert clip["request"] == window_request(window["piece"])
         assert clip["request"]["key"] == estimate_key(window["piece"])
         assert clip["request"]["tempo"] == 120.0

@@ -11,7 +11,7 @@ import torch
 from codeplay_nb.attributes import EMOTIONS, GENRES, KEYS, Attributes
 from codeplay_nb.instruments import FAMILIES, family_of_program
 from codeplay_nb.model.grammar import NNNConstraint
-from codeplay_nb.model.sample import draw, _filter, sample
+from codeplay_nb.model.sample import _filter, draw, sample
 from codeplay_nb.tokenizers.base import STEPS_PER_QUARTER
 
 METERS = ((3, 4), (4, 4), (6, 8), (7, 8))

@@ -77,7 +77,7 @@ def _same_within_tolerance(a, b) -> bool:
     step = 480 // STEPS_PER_QUARTER
     return len(a.notes) == len(b.notes) and a.program == b.program and all(
         (x.pitch, x.start) == (y.pitch, y.start) and abs(x.velocity - y.velocity) <= 16
-        and abs(x.duration - y.duration) <= 2 * step for x, y in zip(a.notes, b.notes))
+        and abs(x.duration - y.duration) <= 2 * step for x, y in zip(a.notes, b.notes, strict=True))
 
 
 def test_fill_tokens_decode_to_the_same_notes(tok, real_pieces):
@@ -92,7 +92,7 @@ def test_fill_tokens_decode_to_the_same_notes(tok, real_pieces):
             assert tok.check(tok.ids(toks)) == []
             back = tok.decode_tokens(toks).tracks
             assert len(back) == len(plain.tracks)
-            assert all(_same_within_tolerance(x, y) for x, y in zip(back, plain.tracks))
+            assert all(_same_within_tolerance(x, y) for x, y in zip(back, plain.tracks, strict=True))
             # without the dead band, moving bars to fill blocks changes nothing at all
             assert exact.decode_tokens(exact.encode_tokens(piece, fill=fill)).tracks == plain_exact.tracks
 

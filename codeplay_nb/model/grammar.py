@@ -27,6 +27,10 @@ DRUM_PITCHES = range(27, 88)
 MAX_CHORD_NOTES = 10  # notes starting together in one track; a pitch never repeats within one onset
 
 
+_SHARED_MASKS: dict[tuple, tuple[dict, dict]] = {}
+_MAX_SHARED = 64
+
+
 def _prog_token(program: int, is_drum: bool) -> str:
     return "PROG_DRUMS" if is_drum else f"PROG_{program}"
 
@@ -113,9 +117,18 @@ class NNNConstraint:
         for i, s in enumerate(tokenizer.vocab):
             head = s.split("_")[0]
             self.kind[i] = head if head in ("SHIFT", "VEL", "DUR", "VD", "PITCH", "NEXT", "REST", "DENS") else s
-        self._cache: dict[tuple, tuple] = {}
-        self._singles: dict[str, tuple] = {}
         self.steps_per_beat = steps_per_beat
+        # masks depend only on the vocabulary, the task, the key bias and the grammar situation: they are
+        # shared by every constraint of the same kind, so a second composition or edit builds none
+        bias_sig = None if pitch_bias is None else (
+            tuple(pitch_bias.tolist()), None if beat_bias is None else tuple(beat_bias.tolist()))
+        shared = _SHARED_MASKS.setdefault(
+            (tokenizer.version, v, self.task, max_tokens_per_bar, steps_per_beat, bias_sig), ({}, {}))
+        if len(_SHARED_MASKS) > _MAX_SHARED:  # many different keys in one process: start afresh
+            _SHARED_MASKS.clear()
+            _SHARED_MASKS[tokenizer.version, v, self.task, max_tokens_per_bar, steps_per_beat, bias_sig] = shared
+        self._cache: dict[tuple, tuple] = shared[0]
+        self._singles: dict[str, tuple] = shared[1]
         self._bias: dict[tuple[bool, bool], torch.Tensor] = {}
         if pitch_bias is not None:
             beat_bias = pitch_bias if beat_bias is None else beat_bias

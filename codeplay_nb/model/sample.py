@@ -67,10 +67,8 @@ def draw(scores: torch.Tensor, top_k: int, top_p: float, gen: torch.Generator) -
     k = min(NUCLEUS_PROBE, probs.numel())
     pv, idx = torch.topk(probs, k)
     cum = torch.cumsum(pv, dim=0).tolist()
-    if top_p < 1.0:
-        beyond = cum[-1] <= top_p  # the nucleus reaches past the probe
-    else:
-        beyond = k < probs.numel() and int(torch.count_nonzero(probs)) > k
+    # the nucleus (or, without top-p, the support) reaches past the probe
+    beyond = cum[-1] <= top_p if top_p < 1.0 else k < probs.numel() and int(torch.count_nonzero(probs)) > k
     if beyond:  # rare: sort everything
         pv, idx = torch.sort(probs, descending=True)
         cum = torch.cumsum(pv, dim=0).tolist()
@@ -164,6 +162,8 @@ def raw_forward_rate(model, n_tokens: int = 256, prompt_len: int = 32) -> float:
 
 
 def _raw_rate(model, n_tokens: int, prompt_len: int, time) -> float:
+    # never past the context (a sampler that ran into it closed its output with grammar tokens)
+    n_tokens = max(1, min(n_tokens, int(model.config.n_positions) - prompt_len))
     arg = _cache_arg(model)
     ids = torch.ones((1, prompt_len), dtype=torch.long)
     logits, past = cached_forward(model, ids, None, arg)
