@@ -20,13 +20,14 @@ from pathlib import Path
 
 from .attributes import EMOTIONS, GENRES, KEYS, TEMPO_BIN_DEFAULT_BPM, TEMPO_BINS, Attributes
 from .errors import CodeplayError, MidiReadError
-from .instruments import FAMILY_NAMES
+from .instruments import FAMILY_NAMES, family_of_program
 from .metrics import (
     QUALITY_METRICS,
     bar_count,
     bar_count_match,
     compute_metrics,
     crop_bars,
+    estimate_key,
     instrument_match,
     key_match,
     summarize,
@@ -137,9 +138,6 @@ def window_request(window: Piece) -> dict:
     """The compose request a real window answers: its tempo, meter, estimated key and instrument families
     (genre and emotion left to the model). Used by the *paired* evaluation, which composes one clip per
     real window so the generated and real sets ask for the same things."""
-    from .instruments import FAMILY_NAMES, family_of_program
-    from .metrics import estimate_key
-
     fams = {family_of_program(t.program, t.is_drum) for t in window.tracks if t.notes}
     ts = window.time_signatures[0]
     request = {

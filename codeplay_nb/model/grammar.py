@@ -122,11 +122,10 @@ class NNNConstraint:
         # shared by every constraint of the same kind, so a second composition or edit builds none
         bias_sig = None if pitch_bias is None else (
             tuple(pitch_bias.tolist()), None if beat_bias is None else tuple(beat_bias.tolist()))
-        shared = _SHARED_MASKS.setdefault(
-            (tokenizer.version, v, self.task, max_tokens_per_bar, steps_per_beat, bias_sig), ({}, {}))
-        if len(_SHARED_MASKS) > _MAX_SHARED:  # many different keys in one process: start afresh
-            _SHARED_MASKS.clear()
-            _SHARED_MASKS[tokenizer.version, v, self.task, max_tokens_per_bar, steps_per_beat, bias_sig] = shared
+        shared_key = (tokenizer.version, v, self.task, max_tokens_per_bar, steps_per_beat, bias_sig)
+        if shared_key not in _SHARED_MASKS and len(_SHARED_MASKS) >= _MAX_SHARED:
+            _SHARED_MASKS.clear()  # many different keys in one process: start afresh
+        shared = _SHARED_MASKS.setdefault(shared_key, ({}, {}))
         self._cache: dict[tuple, tuple] = shared[0]
         self._singles: dict[str, tuple] = shared[1]
         self._bias: dict[tuple[bool, bool], torch.Tensor] = {}
@@ -161,18 +160,14 @@ class NNNConstraint:
         return self.programs[self.state.track_idx][1]
 
     def _bias_key(self) -> tuple[bool, bool] | None:
+        """Which key bias applies now (never for drums, whose pitches are instruments): PITCH tokens get
+        the bias of the current position (on or off the beat), NEXT tokens that of the position they move
+        to. None without key control."""
         s = self.state
         if not self._bias or s.phase != "in_bar" or self._current_is_drum():
             return None
         nxt = s.pos + (s.step or 0)
         return s.pos % self.steps_per_beat == 0, nxt % self.steps_per_beat == 0
-
-    def current_pitch_bias(self) -> torch.Tensor | None:
-        """The key bias for the track being generated (never for drums, whose pitches are instruments):
-        PITCH tokens get the bias of the current position (on or off the beat), NEXT tokens that of the
-        position they move to. :meth:`allowed_info` folds it into its additive mask."""
-        key = self._bias_key()
-        return None if key is None else self._bias[key]
 
     def _bar_len(self) -> int:
         s = self.state
@@ -182,12 +177,14 @@ class NNNConstraint:
 
     def allowed(self) -> torch.Tensor:
         """Boolean mask of legal next tokens (shared with a cache: do not modify it)."""
-        return self.allowed_info()[0]
+        mask, _, _, add = self.allowed_info()
+        return torch.isfinite(add) if mask is None else mask
 
     def allowed_info(self) -> tuple[torch.Tensor, int, int, torch.Tensor | None]:
         """``(mask, number of legal tokens, the legal id when there is only one else -1, additive mask)``;
-        the additive mask is -inf for illegal tokens and 0 (plus the key bias, see
-        :meth:`current_pitch_bias`) for legal ones (None when only one is legal). Entries
+        the additive mask is -inf for illegal tokens and 0 (plus the key bias, see :meth:`_bias_key`) for
+        legal ones (None when only one is legal). The mask is None when only the additive mask was built
+        (:meth:`allowed` derives it). Entries
         are cached per grammar situation, so a sampling step costs a dictionary lookup."""
         s = self.state
         ph = s.phase
@@ -232,9 +229,8 @@ class NNNConstraint:
             return entry[:4]
         add = entry[3].clone()
         add[[self.pitch0 + p for p in blocked]] = float("-inf")
-        m = torch.isfinite(add)
         n = entry[1] - len(blocked)
-        return m, n, (int(m.nonzero()[0]) if n == 1 else -1), add
+        return None, n, (int(torch.isfinite(add).nonzero()[0]) if n == 1 else -1), add
 
     def _single(self, name: str) -> tuple[torch.Tensor, int, int, None]:
         entry = self._singles.get(name)
@@ -255,10 +251,13 @@ class NNNConstraint:
         return entry
 
     def _bar_mask(self) -> torch.Tensor:
-        m = self._one("BAR")
-        cap = self._rest_cap()
-        if cap >= 2:
-            m[self.rest2: self.rest2 + cap - 1] = True
+        return self._allow_bar(torch.zeros(self.V, dtype=torch.bool), self._rest_cap())
+
+    def _allow_bar(self, m: torch.Tensor, rest_cap: int) -> torch.Tensor:
+        """Allow the next bar: BAR, or REST_k for 2 <= k <= ``rest_cap``."""
+        m[self.id["BAR"]] = True
+        if rest_cap >= 2:
+            m[self.rest2: self.rest2 + rest_cap - 1] = True
         return m
 
     def _rest_cap(self) -> int:
@@ -277,9 +276,7 @@ class NNNConstraint:
         m = torch.zeros(self.V, dtype=torch.bool)
         if self.task == "tracks":
             if not last:
-                m[self.id["BAR"]] = True
-                if rest_cap >= 2:
-                    m[self.rest2: self.rest2 + rest_cap - 1] = True
+                self._allow_bar(m, rest_cap)
             elif not blocked:
                 m[self.id["TRACK_END"]] = True
         elif not blocked:

@@ -137,13 +137,21 @@ def build_vocab() -> list[str]:
     return v
 
 
-def rest_tokens(n_empty: int) -> list[str]:
-    """``n_empty`` consecutive empty bars: REST_k tokens (a single leftover bar is a plain BAR)."""
+def join_bars(contents: Iterable[list[str]]) -> list[str]:
+    """One ``BAR`` + content per bar, except that a run of silent bars (empty content) becomes ``REST_k``
+    tokens (a single silent bar stays a plain ``BAR``)."""
     out: list[str] = []
-    while n_empty > 0:
-        k = min(n_empty, MAX_REST)
-        out.append("BAR" if k == 1 else f"REST_{k}")
-        n_empty -= k
+    silent = 0
+    for content in [*contents, None]:  # None flushes the last run
+        if content == []:
+            silent += 1
+            continue
+        while silent > 0:
+            k = min(silent, MAX_REST)
+            out.append("BAR" if k == 1 else f"REST_{k}")
+            silent -= k
+        if content is not None:
+            out += ["BAR", *content]
     return out
 
 
@@ -289,22 +297,14 @@ class NNNTokenizer(Tokenizer):
         toks = ["TRACK", prog, f"DENS_{density_bin(n_notes / max(len(bars), 1))}"]
         fills: list[list[str]] = []
         state: list[int | None] = [None, None, None]
-        empty = 0  # pending run of empty bars
+        contents: list[list[str]] = []
         for b, ev in enumerate(bars):
-            if b not in fill_bars and not ev.notes:
-                empty += 1
-                continue
-            toks += rest_tokens(empty)
-            empty = 0
-            toks.append("BAR")
             if b in fill_bars:
-                toks.append("FILL")
+                contents.append(["FILL"])
                 fills.append(self.bar_tokens(ev, [None, None, None]))
             else:
-                toks += self.bar_tokens(ev, state)
-        toks += rest_tokens(empty)
-        toks.append("TRACK_END")
-        return toks, fills
+                contents.append(self.bar_tokens(ev, state))
+        return [*toks, *join_bars(contents), "TRACK_END"], fills
 
     def conductor_tokens(self, piece: Piece, grid: list[int]) -> list[str]:
         """Tempo and time-signature changes after the start, or nothing when there are none."""
@@ -350,15 +350,7 @@ class NNNTokenizer(Tokenizer):
             has = True
         if not has:
             return []
-        toks = ["TRACK", f"PROG_{CONDUCTOR}"]
-        empty = 0
-        for evs in per_bar:
-            if not evs:
-                empty += 1
-                continue
-            toks += [*rest_tokens(empty), "BAR", *evs]
-            empty = 0
-        return [*toks, *rest_tokens(empty), "TRACK_END"]
+        return ["TRACK", f"PROG_{CONDUCTOR}", *join_bars(per_bar), "TRACK_END"]
 
     def encode_tokens(
         self,
@@ -568,15 +560,13 @@ class NNNTokenizer(Tokenizer):
                 elif kind == "SHIFT":
                     stride = int(val)
                     pos = min(pos + stride, bar_len - 1)
-                elif kind == "NEXT":
-                    pos = min(pos + stride, bar_len - 1)
-                    notes.append(Note(int(val), vel_value(vel), (grid[b] + pos) * step,
-                                      min(dur_ticks(dur, step), (end - grid[b] - pos) * step)))
                 elif kind == "VEL":
                     vel = int(val)
                 elif kind == "DUR":
                     dur = int(val)
-                elif kind == "PITCH":
+                elif kind in ("PITCH", "NEXT"):
+                    if kind == "NEXT":
+                        pos = min(pos + stride, bar_len - 1)
                     notes.append(Note(int(val), vel_value(vel), (grid[b] + pos) * step,
                                       min(dur_ticks(dur, step), (end - grid[b] - pos) * step)))
         notes.sort(key=lambda n: (n.start, n.pitch))
