@@ -11,11 +11,13 @@ replaced; every other note, controller, pitch bend, tempo and time signature sta
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from .attributes import Attributes
-from .errors import BarRangeError, CodeplayError, UnknownTrackError
+from .errors import BarRangeError, CodeplayError, UnknownInstrumentError, UnknownTrackError
 from .generation import generate_fill, new_seed
 from .instruments import parse_instrument
 from .model.checkpoint import MusicModel, load_model
@@ -24,6 +26,9 @@ from .music import Note, Piece, Track, slice_bars
 
 CONTEXT_BARS = 4
 CHUNK_BARS = 4
+MAX_EXTEND_BARS = 64  # composer.MAX_BARS: one call adds at most as many bars as a composition may have
+MAX_TEMPERATURE = 100.0
+MAX_SEED = 2**63 - 1
 TOKENS_PER_FILLED_CELL_MIN = 12
 
 
@@ -48,12 +53,10 @@ def resolve_track(piece: Piece, track: int | str) -> int:
 def parse_bar_range(bars: str | int | tuple[int, int] | Sequence[int], n_bars: int) -> tuple[int, int]:
     """``"3-4"``, ``3`` or ``(3, 4)`` (1-based inclusive) -> 0-based inclusive, validated against the piece."""
     if isinstance(bars, str):
-        parts = bars.replace("–", "-").split("-")
-        try:
-            nums = [int(p) for p in parts if p.strip()]
-        except ValueError:
-            raise BarRangeError(f"bad bar range {bars!r}; write it like 3-4 or 5") from None
-        bars = tuple(nums)
+        m = re.fullmatch(r"\s*(\d+)\s*(?:[-–]\s*(\d+)\s*)?", bars)
+        if m is None:
+            raise BarRangeError(f"bad bar range {bars!r}; write it like 3-4 or 5 (bars count from 1)")
+        bars = tuple(int(g) for g in m.groups() if g is not None)
     if isinstance(bars, int):
         bars = (bars, bars)
     bars = tuple(bars)
@@ -113,17 +116,42 @@ def _plan_window(mm: MusicModel, piece: Piece, first: int, last: int, targets: S
     for ctx in range(context_bars, -1, -1):
         w_first = max(0, first - ctx)
         w_last = max(last, min(n_piece - 1, last + ctx))
-        for n_others in range(len(others), -1, -1):
+
+        def attempt(n_others: int, w_first=w_first, w_last=w_last):
             ids = sorted([*targets, *others[:n_others]])
             window = _window(piece, w_first, w_last, ids)
             cells = {ids.index(t): set(range(first - w_first, last - w_first + 1)) for t in targets}
             p, g = _estimate_tokens(mm, window, cells)
-            if p + g <= budget:
-                return window, ids, w_first, cells
+            return (window, ids, w_first, cells) if p + g <= budget else None
+
+        # the most context tracks that fit: all of them, else a binary search (O(log n) encodings, not n)
+        n = _largest_fitting(attempt, 0, len(others))
+        if n is not None:
+            return n
     raise CodeplayError(
         "this edit is too dense for the model's context even with no surrounding bars; "
         "edit fewer bars or fewer tracks at once"
     )
+
+
+def _largest_fitting(attempt: Callable[[int], object], lo: int, hi: int):
+    """``attempt(k)`` for the largest ``k`` in ``[lo, hi]`` where it returns a result (not ``None``), trying
+    ``hi`` first and then bisecting (token counts grow with ``k``); ``None`` when even ``lo`` fails."""
+    best = attempt(hi)
+    if best is not None or hi == lo:
+        return best
+    best = attempt(lo)
+    if best is None:
+        return None
+    hi -= 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        result = attempt(mid)
+        if result is not None:
+            best, lo = result, mid
+        else:
+            hi = mid - 1
+    return best
 
 
 def _merge(piece: Piece, result: Piece, ids: Sequence[int], w_first: int, cells: dict[int, set[int]],
@@ -157,14 +185,17 @@ def _fill_region(piece: Piece, first: int, last: int, targets: Sequence[int], *,
         c_last = min(last, c_first + CHUNK_BARS - 1)
         remaining = list(targets)
         while remaining:
-            # as many target tracks per pass as fit; the rest go in later passes
-            for k in range(len(remaining), 0, -1):
+            # as many target tracks per pass as fit (bisected); the rest go in later passes
+            def attempt(k: int, out=out, c_first=c_first, c_last=c_last, remaining=remaining):
                 try:
-                    window, ids, w_first, cells = _plan_window(mm, out, c_first, c_last, remaining[:k], CONTEXT_BARS)
-                    break
+                    return k, _plan_window(mm, out, c_first, c_last, remaining[:k], CONTEXT_BARS)
                 except CodeplayError:
-                    if k == 1:
-                        raise
+                    return None
+
+            found = _largest_fitting(attempt, 1, len(remaining))
+            if found is None:
+                _plan_window(mm, out, c_first, c_last, remaining[:1], CONTEXT_BARS)  # raises the clear error
+            k, (window, ids, w_first, cells) = found
             attrs = _attrs_for(out, attributes, out.bar_span(c_first, c_first)[0])
             result = generate_fill(mm, window, cells, attributes=attrs, seed=chunk_seed, sampling=sampling,
                                    on_token=on_token)
@@ -174,7 +205,39 @@ def _fill_region(piece: Piece, first: int, last: int, targets: Sequence[int], *,
     return out
 
 
+def check_sampling(temperature: float, top_p: float) -> None:
+    """Raise a one-line :class:`CodeplayError` for a temperature or top-p the sampler cannot use."""
+    if not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or temperature <= 0:
+        raise CodeplayError(f"temperature must be a finite number > 0, not {temperature}")
+    if temperature > MAX_TEMPERATURE:
+        raise CodeplayError(f"temperature must be at most {MAX_TEMPERATURE:g}, not {temperature}")
+    if not isinstance(top_p, (int, float)) or not math.isfinite(top_p) or not 0 < top_p <= 1:
+        raise CodeplayError(f"top-p must be in (0, 1], not {top_p}")
+
+
+def check_seed(seed: int | None) -> None:
+    """A seed is a whole number from 0 to 2^63 - 1 (what the random generators accept, with room to count)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise CodeplayError(f"seed must be a whole number from 0 to {MAX_SEED}, not {seed}")
+
+
+def check_piece(piece: Piece) -> None:
+    """Refuse a piece beyond the limits of :data:`codeplay_nb.io.LIMITS` before doing any work on it."""
+    from .errors import PieceTooLargeError
+    from .io import LIMITS, _bar_bound
+
+    if len(piece.tracks) > LIMITS["tracks"]:
+        raise PieceTooLargeError(f"the piece has {len(piece.tracks):,} tracks; at most {LIMITS['tracks']:,} "
+                                 "are supported")
+    sigs = [(ts.time, ts.numerator, ts.denominator) for ts in piece.time_signatures]
+    if _bar_bound(piece.length, piece.tpq, sigs) > LIMITS["bars"]:
+        raise PieceTooLargeError(f"the piece is longer than {LIMITS['bars']:,} bars, the most supported")
+
+
 def _sampling(temperature: float, top_p: float) -> SamplingConfig:
+    check_sampling(temperature, top_p)
     return SamplingConfig(temperature=temperature, top_p=top_p)
 
 
@@ -184,16 +247,27 @@ def _check_amt(backend: str) -> bool:
     return backend == "amt"
 
 
+def _check_all(piece: Piece, temperature: float, top_p: float, seed: int | None) -> None:
+    check_piece(piece)
+    check_sampling(temperature, top_p)
+    check_seed(seed)
+
+
 # ---------------------------------------------------------------- operations
 def extend(piece: Piece, bars: int = 4, *, model=None, seed: int | None = None, temperature: float = 1.0,
            top_p: float = 0.95, attributes: Attributes | None = None, backend: str = "nnn",
            on_token: Callable[[int], None] | None = None) -> Piece:
     """Append ``bars`` bars that continue the piece (previous bars as context), in 4-bar units.
     Tempo map, time signatures, instruments and every existing note are kept."""
-    if bars < 1:
-        raise BarRangeError("extend by at least 1 bar")
+    if isinstance(bars, bool) or not isinstance(bars, int) or not 1 <= bars <= MAX_EXTEND_BARS:
+        raise BarRangeError(f"extend by a whole number of bars from 1 to {MAX_EXTEND_BARS}, not {bars}")
+    _check_all(piece, temperature, top_p, seed)
     if piece.n_notes == 0:
         raise CodeplayError("the piece has no notes to continue; compose something first")
+    from .io import LIMITS
+
+    if piece.n_bars + bars > LIMITS["bars"]:
+        raise BarRangeError(f"the piece would be longer than {LIMITS['bars']:,} bars, the most supported")
     seed = new_seed(seed)
     if _check_amt(backend):
         from .amt.editing import amt_extend
@@ -214,6 +288,7 @@ def infill(piece: Piece, bars: str | int | tuple[int, int] = (1, 1), tracks: Seq
            on_token: Callable[[int], None] | None = None) -> Piece:
     """Regenerate bars (1-based, inclusive) in all tracks or in ``tracks``, with the music before and
     after as context."""
+    _check_all(piece, temperature, top_p, seed)
     if piece.n_notes == 0:
         raise CodeplayError("the piece has no notes: there is no context to infill from; compose first")
     first, last = parse_bar_range(bars, piece.n_bars)
@@ -232,10 +307,17 @@ def infill(piece: Piece, bars: str | int | tuple[int, int] = (1, 1), tracks: Seq
                         sampling=_sampling(temperature, top_p), on_token=on_token)
 
 
+def _parse_instrument(instrument: str | int) -> tuple[int, bool]:
+    """:func:`parse_instrument`, refusing a negative number written as text (``"-1"`` is not program 1)."""
+    if isinstance(instrument, str) and re.fullmatch(r"\s*[-+]\s*\d+\s*", instrument):
+        raise UnknownInstrumentError(f"GM program numbers go from 0 to 127, not {instrument.strip()}")
+    return parse_instrument(instrument)
+
+
 def set_instrument(piece: Piece, track: int | str, instrument: str | int) -> Piece:
     """Change a track's instrument (GM program or drums) without touching its notes."""
     ti = resolve_track(piece, track)
-    program, is_drum = parse_instrument(instrument)
+    program, is_drum = _parse_instrument(instrument)
     tracks = list(piece.tracks)
     tracks[ti] = replace(tracks[ti], program=program, is_drum=is_drum)
     return piece.replace(tracks=tuple(tracks))
@@ -246,6 +328,7 @@ def regenerate_track(piece: Piece, track: int | str, instrument: str | int | Non
                      attributes: Attributes | None = None, backend: str = "nnn",
                      on_token: Callable[[int], None] | None = None) -> Piece:
     """Regenerate one track given all the others (optionally as another instrument)."""
+    _check_all(piece, temperature, top_p, seed)
     ti = resolve_track(piece, track)
     if piece.n_bars == 0:
         raise CodeplayError("the piece is empty; compose something first")
@@ -270,7 +353,8 @@ def add_track(piece: Piece, instrument: str | int, *, model=None, seed: int | No
               temperature: float = 1.0, top_p: float = 0.95, attributes: Attributes | None = None,
               backend: str = "nnn", on_token: Callable[[int], None] | None = None) -> Piece:
     """Generate a new track for ``instrument`` that fits the existing ones."""
-    program, is_drum = parse_instrument(instrument)
+    _check_all(piece, temperature, top_p, seed)
+    program, is_drum = _parse_instrument(instrument)
     if piece.n_bars == 0:
         raise CodeplayError("the piece is empty; compose something first")
     new = Track(program=program, is_drum=is_drum, name="")

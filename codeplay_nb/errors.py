@@ -37,3 +37,7 @@ def require(module: str, extra: str, feature: str):
         raise MissingDependencyError(
             f"{feature} needs the '{module}' package: pip install 'codeplay-nb[{extra}]'"
         ) from exc
+
+
+class PieceTooLargeError(CodeplayError):
+    """A piece is beyond what the package handles in bounded time and memory (bars, tracks, notes, ticks)."""

@@ -11,7 +11,7 @@ import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from .errors import BarRangeError
+from .errors import BarRangeError, CodeplayError
 
 DEFAULT_TPQ = 480
 
@@ -112,7 +112,7 @@ class Piece:
 
     def __post_init__(self) -> None:
         if self.tpq <= 0:
-            raise ValueError("ticks per quarter must be positive")
+            raise CodeplayError(f"ticks per quarter must be positive, not {self.tpq}")
         if not self.tempos:
             object.__setattr__(self, "tempos", (Tempo(0, 120.0),))
         if not self.time_signatures:

@@ -133,15 +133,18 @@ class Song:
         return midi_bytes(self.piece)
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write the current version as MIDI. Refuses to replace the file the song was loaded from unless
-        ``overwrite=True`` (the user's original is never lost by accident)."""
+        """Write the current version as MIDI, atomically. Refuses to replace an existing file (the file the
+        song was loaded from included, also through a hard link or another spelling of its path) unless
+        ``overwrite=True``: the user's original is never lost by accident."""
+        from .files import check_output, same_file
+        from .io import write_midi
+
         p = Path(path)
-        if self.source_path and p.resolve() == Path(self.source_path) and not overwrite:
+        if self.source_path and not overwrite and same_file(p, self.source_path):
             raise CodeplayError(
                 f"{p} is the file this song was loaded from; save to another path or pass overwrite=True"
             )
-        from .io import write_midi
-
+        check_output(p, overwrite=overwrite, flag="overwrite=True")
         return write_midi(self.piece, p, overwrite=True)
 
     def summary(self) -> dict:

@@ -53,7 +53,7 @@ def _hub_reachable(timeout_s: float = 3.0) -> bool:
 def load_amt_model(model_id_or_path: str | Path = C.DEFAULT_MODEL_ID, *, device: str | None = None,
                    local_files_only: bool = False):
     """``AutoModelForCausalLM.from_pretrained`` for a Hub id (``stanford-crfm/music-small-800k``,
-    ``-medium-``, ``-large-``) or a local folder, preferring safetensors weights; in eval mode, on
+    ``-medium-``, ``-large-``) or a local folder, safetensors weights only; in eval mode, on
     ``device`` (default: CUDA when available). Raises :class:`AMTModelUnavailableError` with the way out
     when the weights cannot be fetched."""
     import torch
@@ -66,18 +66,16 @@ def load_amt_model(model_id_or_path: str | Path = C.DEFAULT_MODEL_ID, *, device:
                                        f"made by `huggingface-cli download {C.DEFAULT_MODEL_ID} --local-dir DIR`")
     if not local.exists() and not local_files_only and not _hub_reachable():
         local_files_only = True  # no network: the Hugging Face cache may still hold the weights
-    model = last = None
-    for extra in ({"use_safetensors": True}, {}):  # safetensors where the repository has them, else .bin
-        try:
-            model = AutoModelForCausalLM.from_pretrained(
-                str(local) if local.exists() else source, local_files_only=local_files_only, **extra)
-            break
-        except (OSError, ValueError) as exc:  # missing files, no connection, offline mode
-            last = exc
-            if "safetensors" not in str(exc):
-                break  # not a missing-format problem: the .bin attempt would fail the same way
-    if model is None:
-        raise _unavailable(source, last)
+    if local.is_dir() and not any((local / n).is_file()
+                                  for n in ("model.safetensors", "model.safetensors.index.json")):
+        raise AMTModelUnavailableError(
+            f"{source!r} holds no model.safetensors: only safetensors weights are loaded (never pickled "
+            "pytorch_model.bin files); convert them or download a repository that has safetensors weights")
+    try:  # safetensors only: a repository with nothing but pickled .bin weights is refused
+        model = AutoModelForCausalLM.from_pretrained(
+            str(local) if local.exists() else source, local_files_only=local_files_only, use_safetensors=True)
+    except (OSError, ValueError) as exc:  # missing files, no connection, offline mode, no safetensors
+        raise _unavailable(source, exc) from exc
     check_amt_model(model)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     return model.to(device).eval()

@@ -21,20 +21,26 @@ def register(sub) -> None:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float, default=0.95)
     p.add_argument("--model", help="checkpoint folder or Hugging Face Hub id (default: shipped weights)")
+    p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument("--json", action="store_true", help="print the attributes used and output stats as JSON")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
 
-def check_output_folder(output: str) -> None:
-    """Fail before generating, not after, when the output folder does not exist."""
-    from pathlib import Path
+def check_output_folder(output: str, *, inputs=(), overwrite: bool = False) -> None:
+    """Fail before generating, not after: the output must be a writable file path in an existing folder,
+    not one of the inputs and not an existing file unless ``overwrite`` (see :func:`files.check_output`)."""
+    from ..files import check_output
 
-    from ..errors import CodeplayError
+    check_output(output, inputs=inputs, overwrite=overwrite)
 
-    parent = Path(output).parent
-    if not parent.is_dir():
-        raise CodeplayError(f"output folder {parent} does not exist")
+
+def check_generation_args(args) -> None:
+    """Temperature, top-p and seed the sampler can use (one-line errors before any work)."""
+    from ..editing import check_sampling, check_seed
+
+    check_sampling(args.temperature, args.top_p)
+    check_seed(args.seed)
 
 
 class _LazyBar:
@@ -67,11 +73,9 @@ def progress_bar(enabled: bool, desc: str):
 
 def run(args) -> int:
     from ..composer import compose
-    from ..errors import CodeplayError
 
-    if args.temperature <= 0:
-        raise CodeplayError("--temperature must be > 0")
-    check_output_folder(args.output)
+    check_generation_args(args)
+    check_output_folder(args.output, overwrite=args.overwrite)
     bar, cb = progress_bar(not args.no_progress and not args.json, "composing")
     try:
         song = compose(args.prompt, bars=args.bars, genre=args.genre, emotion=args.emotion, tempo=args.tempo,
@@ -81,7 +85,7 @@ def run(args) -> int:
     finally:
         if bar is not None:
             bar.close()
-    path = song.save(args.output)
+    path = song.save(args.output, overwrite=args.overwrite)
     if args.json:
         print(json.dumps({"output": str(path), "attributes": song.attributes.to_dict(), **song.summary()}))
     else:

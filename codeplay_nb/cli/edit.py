@@ -11,7 +11,8 @@ from ..errors import CodeplayError
 def _common(p) -> None:
     p.add_argument("input", help="MIDI file to edit (never modified unless -o points at it with --overwrite)")
     p.add_argument("-o", "--output", required=True, help="MIDI file to write")
-    p.add_argument("--overwrite", action="store_true", help="allow the output to replace the input file")
+    p.add_argument("--overwrite", action="store_true",
+                   help="allow the output to replace an existing file (the input file included)")
     p.add_argument("--seed", type=int)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float, default=0.95)
@@ -45,15 +46,18 @@ def register(sub) -> None:
 def run(args) -> int:
     from .. import editing
     from ..io import read_midi, write_midi
-    from .compose import check_output_folder, progress_bar
+    from .compose import check_generation_args, check_output_folder, progress_bar
 
     src, out = Path(args.input), Path(args.output)
-    if out.resolve() == src.resolve() and not args.overwrite:
-        raise CodeplayError(f"output {out} is the input file; choose another -o path or pass --overwrite")
-    if args.temperature <= 0:
-        raise CodeplayError("--temperature must be > 0")
+    check_generation_args(args)
+    check_output_folder(args.output, inputs=[src], overwrite=args.overwrite)
+    tracks = None
+    if args.op == "infill" and args.tracks is not None:
+        tracks = [t.strip() for t in args.tracks.split(",")]
+        if not all(tracks):
+            raise CodeplayError(f"--tracks {args.tracks!r} names an empty track; give 1-based numbers or names "
+                                "separated by commas, or leave --tracks out for all tracks")
     piece = read_midi(src)
-    check_output_folder(args.output)
     model = args.model
     if args.backend == "amt" and model is not None:
         from ..amt.model import load_amt_model
@@ -68,7 +72,6 @@ def run(args) -> int:
         if args.op == "extend":
             result = editing.extend(piece, args.bars, **common)
         elif args.op == "infill":
-            tracks = [t.strip() for t in args.tracks.split(",")] if args.tracks else None
             if piece.n_notes == 0:
                 raise CodeplayError(f"{src} has no notes: there is nothing to infill from")
             result = editing.infill(piece, args.bars, tracks, **common)
@@ -79,7 +82,7 @@ def run(args) -> int:
     finally:
         if bar is not None:
             bar.close()
-    write_midi(result, out)
+    write_midi(result, out, overwrite=True)  # checked above: a new file, or --overwrite
     info = {"output": str(out), "bars": result.n_bars, "tracks": len(result.tracks), "notes": result.n_notes,
             "notes_before": piece.n_notes}
     print(json.dumps(info) if args.json else

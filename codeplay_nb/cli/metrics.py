@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 
 def register(subparsers) -> None:
@@ -19,6 +20,17 @@ def register(subparsers) -> None:
         help="also report mean metrics over consecutive N-bar windows (e.g. 4, as codeplay eval does)",
     )
     p.set_defaults(func=run)
+
+
+def json_safe(value):
+    """``value`` with every NaN or infinite float replaced by ``None`` (JSON has no Infinity or NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def _fmt(value) -> str:
@@ -41,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             **{k: summarize([m[k] for m in wins]) for k in QUALITY_METRICS},
         }
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(json_safe(result), indent=2, allow_nan=False))
         return 0
     width = max(len(k) for k in result)
     for key, value in result.items():

