@@ -2,11 +2,13 @@
 
 Synthesizers are tried in order (``BACKENDS``), the first that works is used:
 
-1. ``tinysoundfont`` (SoundFont, no system library; pip: ``pip install tinysoundfont --no-deps`` — its
-   metadata asks for ``pyaudio``, which only real-time playback uses and which needs portaudio to build);
-2. ``symusic`` (a core dependency; its SoundFont synthesizer fails to return audio with some numpy builds);
-3. ``fluidsynth`` (``pretty_midi.fluidsynth``, needs the libfluidsynth system library and pyfluidsynth);
-4. ``sine``: additive sine tones with an envelope and noise-burst drums in numpy — always available.
+1. ``sf2``: our numpy SoundFont renderer (:mod:`codeplay_nb.sf2synth`) — nothing to build or install
+   beyond the core dependencies, so ``pip install "codeplay-nb[audio]"`` works everywhere (no portaudio);
+2. ``tinysoundfont`` (a C SoundFont synthesizer; used only when installed by hand, e.g.
+   ``pip install tinysoundfont --no-deps`` — its metadata asks for ``pyaudio``, which needs portaudio);
+3. ``symusic`` (a core dependency; its SoundFont synthesizer fails to return audio with some numpy builds);
+4. ``fluidsynth`` (``pretty_midi.fluidsynth``, needs the libfluidsynth system library and pyfluidsynth);
+5. ``sine``: additive sine tones with an envelope and noise-burst drums in numpy — always available.
 
 The SoundFont is ``$CODEPLAY_SOUNDFONT`` when set, else the TimGM6mb.sf2 that ships inside pretty_midi.
 The audio is ``TAIL_SECONDS`` longer than the piece so the last notes can ring out.
@@ -33,7 +35,7 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE_HZ = 22050
 TAIL_SECONDS = 0.5
 PEAK_LEVEL = 0.9  # the rendered audio is scaled down when its peak exceeds this
-BACKENDS: tuple[str, ...] = ("tinysoundfont", "symusic", "fluidsynth", "sine")
+BACKENDS: tuple[str, ...] = ("sf2", "tinysoundfont", "symusic", "fluidsynth", "sine")
 DRUM_CHANNEL = 9
 
 
@@ -101,6 +103,17 @@ def _programs(piece: Piece) -> dict[int, tuple[int, bool]]:
             out.setdefault(channels[pitched % len(channels)], (t.program, False))
             pitched += 1
     return out
+
+
+def _render_sf2(piece: Piece, sample_rate: int) -> np.ndarray:
+    from .sf2synth import render
+
+    sf = soundfont_path()
+    if sf is None:
+        raise AudioRenderError("no SoundFont found")
+    notes = [(piece.seconds(n.start), piece.seconds(n.end) - piece.seconds(n.start), n.pitch, n.velocity,
+              t.program, t.is_drum) for t in piece.tracks for n in t.notes]
+    return render(notes, n_samples(piece, sample_rate), str(sf), sample_rate)
 
 
 def _render_tinysoundfont(piece: Piece, sample_rate: int) -> np.ndarray:
@@ -189,6 +202,7 @@ def _render_sine(piece: Piece, sample_rate: int) -> np.ndarray:
 
 
 _RENDERERS = {
+    "sf2": _render_sf2,
     "tinysoundfont": _render_tinysoundfont,
     "symusic": _render_symusic,
     "fluidsynth": _render_fluidsynth,
@@ -267,6 +281,7 @@ def to_wav_bytes(piece: Piece, *, sample_rate: int = SAMPLE_RATE_HZ, backend: st
 
 
 def write_wav(piece: Piece, path: str | os.PathLike, **kwargs) -> Path:
-    p = Path(path)
-    p.write_bytes(to_wav_bytes(piece, **kwargs))
-    return p
+    """Write the piece as a WAV file, atomically (temporary file in the same folder, fsync, rename)."""
+    from .files import atomic_write_bytes
+
+    return atomic_write_bytes(Path(path), to_wav_bytes(piece, **kwargs))
