@@ -1,20 +1,15 @@
-"""Prompt -> :class:`~codeplay_nb.attributes.Attributes`: a frozen encoder, trained heads and rules.
+"""Prompt -> :class:`~codeplay_nb.attributes.Attributes`: a frozen encoder, trained heads, zero-shot
+similarities, the style table and rules (how they are combined: :mod:`codeplay_nb.text.combine`).
 
-How the two sources are combined (the rules win where they read an explicit statement):
+Korean (and mixed Korean/English) prompts are first glossed into English words with the Korean tables
+(:func:`~codeplay_nb.text.styles.gloss_korean`), then read like English prompts. Besides the four attribute
+heads, ``Attributes.probabilities`` carries two extra entries for the UI:
 
-- genre: head probabilities; a genre or sub-style named in the prompt moves 75% of the mass onto it.
-  The genre stays ``None`` when the "no genre" class wins or no genre reaches ``GENRE_MIN_PROB``.
-- emotion: head probabilities, always a best guess; emotion words stated in the prompt move 40% of the
-  mass onto them (85% for a non-English prompt, where the English-only encoder is unreliable); with no
-  emotion word, a named sub-style with a usual mood (bossa nova -> calm, dubstep -> tense) moves 50%.
-- tempo bin: head probabilities; an explicit BPM or tempo word (with negation: "not too fast") moves 85%
-  of the mass onto the stated bin, a named sub-style with a typical tempo (drum and bass) 60%. The BPM is
-  the stated number, else the default BPM of the chosen bin. With no tempo cue at all, 30% of the mass
-  goes to the tempo the chosen emotion usually has (calm -> slow), keeping the two heads consistent
-  (85% for a non-English prompt).
-- instruments: a family named in the prompt has probability 1, an excluded one ("no drums") 0, the rest
-  keep the head's probability; families at or above ``INSTRUMENT_MIN_PROB`` are returned, named first.
-- key: only when the prompt names one ("in A minor"); never guessed.
+- ``"instrument_source"``: ``{family: "named" | "implied"}`` for every returned instrument ("implied" ones
+  come from a style, ensemble or scene the prompt names, or from the heads, and have probability < 1);
+- ``"reading"``: ``{"language": ..., "method": ..., "styles": [...], "gloss": ...}``: which path read the
+  prompt (``"minilm+zeroshot+styles"``, ``"korean-tables+minilm+zeroshot+styles"``, or
+  ``"rules+minilm (english-only)"`` for other languages), the styles it recognised and, for Korean, the gloss.
 """
 
 from __future__ import annotations
@@ -24,26 +19,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..attributes import GENRES, TEMPO_BIN_DEFAULT_BPM, Attributes
+from ..attributes import TEMPO_BIN_DEFAULT_BPM, Attributes
 from ..errors import CodeplayError
 from .backbones import TransformerBackbone, load_backbone
-from .lexicon import EMOTION_DEFAULT_TEMPO
+from .combine import WEIGHTS, Weights, combine, style_evidence
+from .lexicon import is_held_out
 from .rules import RuleFindings, find_rules
+from .styles import find_styles, gloss_korean, has_hangul
 
 if TYPE_CHECKING:
     from .heads import PromptHeads
+    from .zeroshot import ZeroShotBank
 
 DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "classifier"
 MAX_PROMPT_CHARS = 1000
-GENRE_MIN_PROB = 0.4
-INSTRUMENT_MIN_PROB = 0.6
-RULE_WEIGHT_GENRE = 0.75
-RULE_WEIGHT_TEMPO = 0.85
-RULE_WEIGHT_STYLE_TEMPO = 0.6
-RULE_WEIGHT_EMOTION = 0.4
-RULE_WEIGHT_EMOTION_FOREIGN = 0.85
-RULE_WEIGHT_STYLE_MOOD = 0.5
-WEIGHT_EMOTION_TEMPO = 0.3
+METHOD_ENGLISH = "minilm+zeroshot+styles"
+METHOD_KOREAN = "korean-tables+minilm+zeroshot+styles"
+METHOD_FOREIGN = "rules+minilm (english-only)"
 
 
 class EmptyPromptError(CodeplayError):
@@ -51,21 +43,31 @@ class EmptyPromptError(CodeplayError):
 
 
 class PromptClassifier:
-    """A backbone plus trained heads; call :meth:`classify` or :meth:`classify_many`."""
+    """A backbone plus trained heads and zero-shot descriptions; call :meth:`classify` or :meth:`classify_many`."""
 
-    def __init__(self, backbone: TransformerBackbone, heads: PromptHeads, *, vocabulary: str = "all") -> None:
+    def __init__(self, backbone: TransformerBackbone, heads: PromptHeads, *, vocabulary: str = "all",
+                 bank: ZeroShotBank | None = None, weights_dir: str | Path | None = None,
+                 weights: Weights = WEIGHTS) -> None:
         if backbone.feature_dim(heads.config.features) != heads.config.input_dim:
             raise CodeplayError(
                 f"the heads expect {heads.config.input_dim} features but backbone {backbone.name!r} gives "
                 f"{backbone.feature_dim(heads.config.features)}: train heads for this backbone first"
             )
+        from .zeroshot import load_bank
+
         self.backbone = backbone
         self.heads = heads.eval()
         self.vocabulary = vocabulary  # "train" scores held-out prompts without their held-out words
+        self.bank = bank or load_bank(backbone, weights_dir)
+        self.weights = weights
 
-    def head_probabilities(self, prompts: Sequence[str]) -> list[dict[str, dict[str, float]]]:
+    def _features(self, texts: list[str]):
+        return self.backbone.features(texts, self.heads.config.features)
+
+    def head_probabilities(self, prompts: Sequence[str], features=None) -> list[dict[str, dict[str, float]]]:
         """The heads' own probabilities (no rules), one dict per prompt."""
-        probs = self.heads.probabilities(self.backbone.features(list(prompts), self.heads.config.features))
+        feats = self._features(list(prompts)) if features is None else features
+        probs = self.heads.probabilities(feats)
         cfg = self.heads.config
         out = []
         for i in range(len(prompts)):
@@ -75,16 +77,66 @@ class PromptClassifier:
     def classify(self, prompt: str) -> Attributes:
         return self.classify_many([prompt])[0]
 
-    def classify_many(self, prompts: Sequence[str]) -> list[Attributes]:
+    def read(self, prompts: Sequence[str]) -> list[dict]:
+        """Everything the classifier reads per prompt: glossed text, language, rules, head probabilities,
+        similarities (used by :meth:`classify_many` and by the weight tuning)."""
         prepared = [_prepare(p, self.backbone) for p in prompts]
-        head_probs = self.head_probabilities([text for text, _ in prepared])
-        return [
-            _combine(text, notes, hp, self.backbone, find_rules(text, self.vocabulary))
-            for (text, notes), hp in zip(prepared, head_probs, strict=True)
-        ]
+        texts = [text for text, _, _ in prepared]
+        feats = self._features(texts)
+        hps = self.head_probabilities(texts, feats)
+        sims = self.bank.similarities(feats[:, : self.backbone.dim])
+        out = []
+        for i, (text, notes, language) in enumerate(prepared):
+            rules = find_rules(text, self.vocabulary)
+            matches = tuple(m for m in find_styles(text) if self.vocabulary == "all" or not is_held_out(m.style.name))
+            out.append({"text": text, "notes": notes, "language": language, "rules": rules, "matches": matches,
+                        "head": hps[i], "sims": {k: v[i] for k, v in sims.items()}})
+        return out
+
+    def classify_many(self, prompts: Sequence[str]) -> list[Attributes]:
+        return [self.attributes(r) for r in self.read(prompts)]
+
+    def attributes(self, r: dict, weights: Weights | None = None) -> Attributes:
+        w = weights or self.weights
+        rules: RuleFindings = r["rules"]
+        language = r["language"]
+        foreign = language not in ("English", "Korean")
+        evidence = style_evidence(r["matches"], r["sims"].get("styles"), self.bank.styles, w)
+        res = combine(r["head"], r["sims"], rules, evidence, foreign, w)
+        notes = list(r["notes"])
+        if rules.excluded_instruments:
+            notes.append(f"asked for no {', '.join(rules.excluded_instruments)}")
+        if language == "Korean":
+            method = METHOD_KOREAN
+        elif foreign:
+            method = METHOD_FOREIGN
+            if self.backbone.english_only:
+                notes.append(
+                    f"the prompt looks {language}; the text model ({self.backbone.name}) is English-only and only a "
+                    "few basic words of this language are known, so these attributes are rough guesses. Writing "
+                    "the prompt in English (or Korean) works best."
+                )
+        else:
+            method = METHOD_ENGLISH
+        probabilities = dict(res["probabilities"])
+        probabilities["instrument_source"] = res["source"]
+        probabilities["reading"] = {
+            "language": language, "method": method,
+            "styles": [ev.style.name for ev in evidence if ev.source == "named"],
+            "similar_styles": [ev.style.name for ev in evidence if ev.source == "similar"],
+            **({"gloss": r["text"]} if language == "Korean" else {}),
+        }
+        bpm = rules.bpm if rules.bpm is not None else TEMPO_BIN_DEFAULT_BPM[res["tempo_bin"]]
+        return Attributes(
+            genre=res["genre"], emotion=res["emotion"], bpm=bpm, key=rules.key, instruments=res["instruments"],
+            probabilities=probabilities, notes=tuple(notes),
+        )
 
 
-def _prepare(prompt: str, backbone: TransformerBackbone | None) -> tuple[str, list[str]]:
+def _prepare(prompt: str, backbone: TransformerBackbone | None) -> tuple[str, list[str], str]:
+    """(text to read, notes, language); a Korean prompt becomes its English gloss."""
+    from .rules import detect_language
+
     if not isinstance(prompt, str) or not prompt.strip():
         raise EmptyPromptError("the prompt is empty: describe the music you want, e.g. 'a calm piano piece for studying'")
     text = " ".join(prompt.split())
@@ -94,73 +146,19 @@ def _prepare(prompt: str, backbone: TransformerBackbone | None) -> tuple[str, li
         notes.append(f"the prompt is long; only its first {MAX_PROMPT_CHARS} characters were read")
     elif backbone is not None and backbone.count_tokens(text) > backbone.max_tokens:
         notes.append(f"the prompt is long; the text model read only its first {backbone.max_tokens} tokens")
-    return text, notes
-
-
-def _mix(head: dict[str, float], stated: Sequence[str], weight: float) -> dict[str, float]:
-    if not stated:
-        return dict(head)
-    share = weight / len(stated)
-    return {k: (1 - weight) * v + (share if k in stated else 0.0) for k, v in head.items()}
-
-
-def _combine(
-    text: str, notes: list[str], hp: dict[str, dict[str, float]], backbone: TransformerBackbone, rules: RuleFindings
-) -> Attributes:
-    foreign = rules.language != "English"
-    # genre
-    genre_p = _mix(hp["genre"], rules.genres, RULE_WEIGHT_GENRE)
-    best_genre = max(genre_p, key=genre_p.get)
-    genre = best_genre if best_genre in GENRES and genre_p[best_genre] >= GENRE_MIN_PROB else None
-    # emotion
-    if rules.emotions:
-        emotion_p = _mix(hp["emotion"], rules.emotions, RULE_WEIGHT_EMOTION_FOREIGN if foreign else RULE_WEIGHT_EMOTION)
-    else:
-        emotion_p = _mix(hp["emotion"], [rules.genre_mood] if rules.genre_mood else [], RULE_WEIGHT_STYLE_MOOD)
-    emotion = max(emotion_p, key=emotion_p.get)
-    # tempo
-    if rules.tempo_bin:
-        tempo_p = _mix(hp["tempo_bin"], [rules.tempo_bin], RULE_WEIGHT_TEMPO)
-    elif rules.genre_tempo:
-        tempo_p = _mix(hp["tempo_bin"], [rules.genre_tempo], RULE_WEIGHT_STYLE_TEMPO)
-    else:
-        weight = RULE_WEIGHT_EMOTION_FOREIGN if foreign else WEIGHT_EMOTION_TEMPO
-        tempo_p = _mix(hp["tempo_bin"], [EMOTION_DEFAULT_TEMPO[emotion]], weight)
-    tbin = max(tempo_p, key=tempo_p.get)
-    bpm = rules.bpm if rules.bpm is not None else TEMPO_BIN_DEFAULT_BPM[tbin]
-    # instruments
-    inst_p = dict(hp["instruments"])
-    inst_p.update({f: 1.0 for f in rules.instruments})
-    inst_p.update({f: 0.0 for f in rules.excluded_instruments})
-    extra = [f for f, p in sorted(inst_p.items(), key=lambda kv: -kv[1]) if p >= INSTRUMENT_MIN_PROB]
-    instruments = tuple(dict.fromkeys([*rules.instruments, *extra]))
-    # messages
-    if rules.excluded_instruments:
-        notes.append(f"asked for no {', '.join(rules.excluded_instruments)}")
-    if foreign and backbone.english_only:
-        notes.append(
-            f"the prompt looks {rules.language}; the text model ({backbone.name}) is English-only, so these "
-            "attributes are rough guesses. Writing the prompt in English works best; a multilingual "
-            "backbone (e.g. paraphrase-multilingual-MiniLM-L12-v2) would need its own trained heads."
-        )
-    probabilities = {
-        "genre": {g: round(genre_p.get(g, 0.0), 4) for g in GENRES},
-        "emotion": {k: round(v, 4) for k, v in emotion_p.items()},
-        "tempo_bin": {k: round(v, 4) for k, v in tempo_p.items()},
-        "instruments": {k: round(v, 4) for k, v in inst_p.items()},
-    }
-    return Attributes(
-        genre=genre, emotion=emotion, bpm=bpm, key=rules.key, instruments=instruments,
-        probabilities=probabilities, notes=tuple(notes),
-    )
+    language = "Korean" if has_hangul(text) else detect_language(text)
+    if language == "Korean":
+        text = gloss_korean(text) or text
+    return text, notes, language
 
 
 def load_classifier(path: str | Path | None = None, *, backbone: TransformerBackbone | None = None) -> PromptClassifier:
     """Heads from ``path`` (default: the shipped weights) on their backbone (loaded by name if not given)."""
     from .heads import load_heads
 
-    heads = load_heads(path or DEFAULT_WEIGHTS_DIR)
-    return PromptClassifier(backbone or load_backbone(heads.config.backbone), heads)
+    folder = path or DEFAULT_WEIGHTS_DIR
+    heads = load_heads(folder)
+    return PromptClassifier(backbone or load_backbone(heads.config.backbone), heads, weights_dir=folder)
 
 
 @lru_cache(maxsize=1)

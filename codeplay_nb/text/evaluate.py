@@ -84,6 +84,26 @@ def evaluate_prompts(path: str | Path, *, model=None) -> dict:
     return score(rows, clf.classify_many([r.prompt for r in rows]))
 
 
+def read_languages(path: str | Path) -> list[str]:
+    """The ``lang`` column of a labelled TSV (``"en"`` where the file has none)."""
+    with Path(path).open(encoding="utf-8", newline="") as f:
+        return [(row.get("lang") or "en").strip() for row in csv.DictReader(f, delimiter="\t")]
+
+
+def evaluate_by_language(path: str | Path, *, model=None) -> dict[str, dict]:
+    """:func:`score` on a labelled TSV, for all rows and per value of its ``lang`` column (en, ko)."""
+    from .classifier import default_classifier
+
+    rows = read_labelled_tsv(path)
+    langs = read_languages(path)
+    preds = (model or default_classifier()).classify_many([r.prompt for r in rows])
+    out = {"all": score(rows, preds)}
+    for lang in sorted(set(langs)):
+        idx = [i for i, x in enumerate(langs) if x == lang]
+        out[lang] = score([rows[i] for i in idx], [preds[i] for i in idx])
+    return out
+
+
 def examples_as_labels(examples: Sequence[PromptExample]) -> list[LabelledPrompt]:
     """Generated examples as labelled rows (instruments ``None`` when none are named)."""
     return [LabelledPrompt(e.text, e.genre, e.emotion, e.tempo_bin, e.instruments or None) for e in examples]

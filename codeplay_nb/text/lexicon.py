@@ -8,7 +8,11 @@ validation prompts use words the heads never saw.
 
 from __future__ import annotations
 
+import json
 import zlib
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 # genre -> sub-styles; "word@bin" gives the tempo bin the style implies when no tempo is stated
 GENRE_WORDS: dict[str, tuple[str, ...]] = {
@@ -273,40 +277,11 @@ TEMPO_NEGATIONS: tuple[tuple[str, str], ...] = (
     ("not hurried", "slow"), ("no rush", "slow"), ("not frantic", "moderate"),
 )
 
-# basic words of the label vocabulary in other languages, for the rule layer only: the default encoder
-# is English-only, so a non-English prompt still gets its plainest emotion, tempo and instrument words
+# basic words of the label vocabulary in other languages (codeplay_nb/data/foreign_words.json), for the rule
+# layer only; Korean has its own fuller table (codeplay_nb/data/words_ko.tsv, read by styles.py)
 FOREIGN_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "emotion": {
-        "happy": ("alegre", "feliz", "joyeux", "joyeuse", "heureux", "fröhlich", "glücklich", "allegro", "allegra",
-                  "felice", "기쁜", "행복한", "신나는", "楽しい", "明るい", "嬉しい", "快乐", "欢快"),
-        "sad": ("triste", "tristeza", "traurig", "melancolico", "melancólico", "mélancolique", "슬픈", "우울한",
-                "悲しい", "切ない", "悲伤", "伤心"),
-        "calm": ("calma", "calmo", "tranquilo", "tranquila", "relajante", "relaxante", "calme", "paisible",
-                 "ruhig", "entspannt", "entspannend", "tranquillo", "rilassante", "잔잔한", "편안한", "穏やか",
-                 "落ち着いた", "平静", "安静", "放松"),
-        "tense": ("tenso", "tensa", "miedo", "tendu", "angoissant", "angespannt", "spannend", "teso", "긴장감",
-                  "무서운", "緊張", "怖い", "紧张", "恐怖"),
-        "epic": ("épico", "épica", "epico", "épique", "episch", "heroico", "héroïque", "heldenhaft", "웅장한",
-                 "장엄한", "壮大", "壮大な", "史诗", "宏大"),
-        "romantic": ("romántico", "romántica", "romantico", "romantica", "romantique", "romantisch", "amor",
-                     "amour", "liebe", "d'amore", "로맨틱한", "사랑", "ロマンチック", "恋", "浪漫"),
-        "mysterious": ("misterioso", "misteriosa", "mystérieux", "mystérieuse", "geheimnisvoll", "mysteriös",
-                       "신비로운", "미스터리", "神秘的", "謎", "神秘"),
-        "playful": ("juguetón", "divertido", "divertida", "ludique", "amusant", "verspielt", "lustig", "giocoso",
-                    "장난스러운", "귀여운", "楽しげ", "かわいい", "俏皮", "可爱"),
-    },
-    "tempo_bin": {
-        "slow": ("lento", "lenta", "lent", "lente", "langsam", "느린", "ゆっくり", "遅い", "慢"),
-        "fast": ("rápido", "rápida", "rapide", "schnell", "schnelle", "schneller", "veloce", "빠른", "速い", "快"),
-    },
-    "instruments": {
-        "piano": ("piano", "klavier", "pianoforte", "피아노", "ピアノ", "钢琴"),
-        "guitar": ("guitarra", "guitare", "gitarre", "e-gitarre", "chitarra", "기타", "ギター", "吉他"),
-        "strings": ("violín", "violon", "geige", "violino", "바이올린", "バイオリン", "小提琴"),
-        "drums": ("batería", "batterie", "schlagzeug", "batteria", "드럼", "ドラム", "鼓"),
-        "choir": ("coro", "chœur", "chor", "합창", "合唱"),
-        "woodwinds": ("flauta", "flûte", "flöte", "flauto", "플루트", "フルート", "长笛"),
-    },
+    head: {label: tuple(words) for label, words in table.items()}
+    for head, table in json.loads((DATA_DIR / "foreign_words.json").read_text(encoding="utf-8")).items()
 }
 
 # emotion -> adjectives / mood words
