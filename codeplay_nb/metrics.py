@@ -337,6 +337,31 @@ def bar_count_match(piece: Piece, n: int) -> bool:
     return bar_count(piece) == n
 
 
+# ------------------------------------------------------------------ chords
+def chord_adherence(piece: Piece, chords: Sequence[str | None]) -> float | None:
+    """Share of non-drum notes whose pitch class belongs to the chord requested for the bar the note starts
+    in: ``chords[i]`` is bar ``i``'s symbol (``"Am"``, ``"F#m7"``, Harte ``"A:min7"`` ...), read by
+    :mod:`codeplay_nb.chords` into the chord label the model is conditioned on, so a note is a chord tone
+    when it is in that label's pitch classes. Bars without a chord (``None``, ``"N"``, ``"?"``) or past the
+    list are not counted; ``None`` when no note starts in a bar with a chord."""
+    from .chords import chord_pitch_classes, harte_to_label, parse_chord
+
+    def pcs(symbol: str | None) -> frozenset[int]:
+        if symbol is None:
+            return frozenset()
+        return chord_pitch_classes(harte_to_label(symbol) if ":" in symbol else parse_chord(symbol))
+
+    sets = [pcs(c) for c in chords]
+    starts = piece.bar_starts(until=max(piece.length, 1))
+    inside = total = 0
+    for n in pitched_notes(piece):
+        bar = bisect.bisect_right(starts, n.start) - 1
+        if 0 <= bar < len(sets) and sets[bar]:
+            total += 1
+            inside += (n.pitch % 12) in sets[bar]
+    return inside / total if total else None
+
+
 # ------------------------------------------------------------------ all together
 def compute_metrics(piece: Piece) -> dict:
     """Every metric of the module docstring as a JSON-able dict (keys :data:`METRIC_KEYS`)."""
@@ -366,7 +391,7 @@ def summarize(values: Sequence[float]) -> dict:
 
 __all__ = [
     "METRIC_KEYS", "QUALITY_METRICS", "bar_count", "bar_count_match", "beat_spans",
-    "compute_metrics", "crop_bars", "empty_beat_rate", "estimate_key", "estimate_key_numpy",
+    "chord_adherence", "compute_metrics", "crop_bars", "empty_beat_rate", "estimate_key", "estimate_key_numpy",
     "families_present", "groove_consistency", "instrument_match", "key_match", "notes_per_bar",
     "pitch_class_entropy", "pitch_range", "polyphony", "scale_consistency", "summarize", "tempo_bin_match",
     "tempo_bpm", "windows",

@@ -16,11 +16,16 @@ def register(subparsers) -> None:
             "With --real DIR: compose N clips per attribute set (or N clips for N random attribute sets), "
             "compare their metrics with real windows of the same length sampled from the MIDI files under "
             "DIR, and report control accuracy (tempo bin, key, instruments, bar count). Writes report.json, "
-            "report.html and the clips into --out. With --prompts FILE.tsv: accuracy of the text classifier."
+            "report.html and the clips into --out. With --real DIR --two-sample: one clip per real window of "
+            "a validation song (same instruments, tempo, meter, key), a classifier grouped by song that tries "
+            "to tell them apart, structure statistics per instrument family and genre predictability, as one "
+            "table (--compare DIR2 adds a second checkpoint as a column). With --prompts FILE.tsv: accuracy "
+            "of the text classifier."
         ),
     )
     p.add_argument("--real", metavar="DIR", help="folder searched recursively for real MIDI files")
-    p.add_argument("--n", type=int, default=50, help="clips per attribute set (default 50)")
+    p.add_argument("--n", type=int, default=50, help="clips per attribute set; with --two-sample, real windows "
+                                                     "and paired clips (default 50)")
     p.add_argument(
         "--attributes", action="append", metavar="SPEC",
         help="an attribute set such as 'genre=pop,emotion=sad,tempo=fast,key=A minor,instruments=piano+bass'; "
@@ -29,13 +34,20 @@ def register(subparsers) -> None:
     p.add_argument("--paired", action="store_true",
                    help="compose one clip per real window with that window's tempo, meter, key and instruments "
                         "(the generated and real sets then ask for the same things)")
+    p.add_argument("--two-sample", action="store_true",
+                   help="the evaluation that can tell: paired clips for validation-song windows, a two-sample "
+                        "classifier, structure statistics and genre predictability in one table")
+    p.add_argument("--compare", metavar="DIR", help="with --two-sample: a second model checkpoint, shown as a column")
+    p.add_argument("--genre-n", type=int, default=10,
+                   help="with --two-sample: clips per genre for genre predictability (default 10; 0 skips)")
     p.add_argument("--model", metavar="PATH", help="model checkpoint (default: the packaged default model)")
     p.add_argument("--out", metavar="DIR", default="codeplay-eval", help="output folder (default codeplay-eval)")
-    p.add_argument("--bars", type=int, default=4, help="bars per clip and per real window (default 4)")
+    p.add_argument("--bars", type=int, help="bars per clip and per real window (default 4; 8 with --two-sample)")
     p.add_argument("--n-real", type=int, default=200, help="real windows to sample (default 200)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
     p.add_argument("--prompts", metavar="FILE.tsv", help="labelled prompts: prompt, genre, emotion, tempo, instruments")
+    p.add_argument("--markdown", action="store_true", help="with --two-sample: print the table as Markdown")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
 
@@ -45,7 +57,16 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.real and not args.prompts:
         raise CodeplayError("give --real DIR (music model) and/or --prompts FILE.tsv (text classifier)")
+    if (args.compare or args.two_sample) and not args.real:
+        raise CodeplayError("--two-sample and --compare need --real DIR")
+    if args.compare and not args.two_sample:
+        raise CodeplayError("--compare works with --two-sample")
     out = Path(args.out)
+
+    def progress(i: int, total: int, secs: float) -> None:
+        if not args.quiet:
+            print(f"clip {i}/{total}: {secs:.2f} s", file=sys.stderr, flush=True)
+
     if args.prompts:
         from ..evaluation import evaluate_prompts_file
 
@@ -54,15 +75,23 @@ def run(args: argparse.Namespace) -> int:
         print(text)
         out.mkdir(parents=True, exist_ok=True)
         (out / "prompts_report.json").write_text(json.dumps(result, indent=2, default=str))
-    if args.real:
+    if args.real and args.two_sample:
+        from ..evaluation import _jsonable
+        from ..evaluation_suite import evaluate_structure, format_structure_table, structure_report_json
+
+        models = [args.model] + ([args.compare] if args.compare else [])
+        report = evaluate_structure(args.real, n=args.n, bars=args.bars or 8, models=models, genre_n=args.genre_n,
+                                    seed=args.seed, temperature=args.temperature, progress=progress)
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "two_sample_report.json"
+        path.write_text(json.dumps(structure_report_json(report), indent=2, default=_jsonable))
+        print(format_structure_table(report, markdown=args.markdown))
+        print(f"\nwrote {path}")
+    elif args.real:
         from ..evaluation import evaluate_model, format_report, write_report
 
-        def progress(i: int, total: int, secs: float) -> None:
-            if not args.quiet:
-                print(f"clip {i}/{total}: {secs:.2f} s", file=sys.stderr, flush=True)
-
         report = evaluate_model(
-            args.real, n=args.n, attribute_sets=args.attributes, model=args.model, bars=args.bars,
+            args.real, n=args.n, attribute_sets=args.attributes, model=args.model, bars=args.bars or 4,
             seed=args.seed, n_real=args.n_real, temperature=args.temperature, paired=args.paired,
             progress=progress,
         )
