@@ -38,7 +38,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from .attributes import KEYS, PITCH_CLASSES, normalize_key, pitch_class
+from .attributes import normalize_key, pitch_class
 from .instruments import family_of_program
 from .metrics import (
     MAJOR_SCALE,
@@ -46,7 +46,7 @@ from .metrics import (
     QUALITY_METRICS,
     chord_adherence,
     compute_metrics,
-    pitch_class_durations,
+    music21_keys,
     pitched_notes,
 )
 from .music import Note, Piece, Track
@@ -252,26 +252,10 @@ def chord_tone_fit(piece: Piece, bars: int) -> float | None:
 
 
 def estimate_keys(piece: Piece) -> dict[str, str | None]:
-    """``{"key_default": music21 analyze('key'), "key_krumhansl": analyze('key.krumhansl')}``, spelled as
-    :data:`codeplay_nb.attributes.KEYS`. Both analyses read only the duration-weighted pitch-class
-    distribution, so they run on one note per pitch class holding its summed duration."""
-    dist = pitch_class_durations(piece)
-    if dist.sum() <= 0:
-        return dict.fromkeys(KEY_METHODS)
-    from music21 import note, stream
-
-    s = stream.Stream()
-    for pc in range(12):
-        if dist[pc] > 0:
-            n = note.Note(60 + pc)
-            n.quarterLength = round(float(dist[pc]), 4) or 0.0001
-            s.append(n)
-    out = {}
-    for name, method in KEY_METHODS.items():
-        k = s.analyze(method)
-        key = f"{PITCH_CLASSES[k.tonic.pitchClass]} {k.mode}"
-        out[name] = key if key in KEYS else None
-    return out
+    """``{"key_default": music21 analyze('key') (Aarden-Essen weights), "key_krumhansl":
+    analyze('key.krumhansl')}`` (:func:`codeplay_nb.metrics.music21_keys`)."""
+    keys = music21_keys(piece, tuple(KEY_METHODS.values()))
+    return {name: keys[method] for name, method in KEY_METHODS.items()}
 
 
 def file_length(piece: Piece, bars: int) -> tuple[int, int]:
