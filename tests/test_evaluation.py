@@ -287,3 +287,158 @@ def test_cli_eval_prompts_calls_the_text_classifier(tmp_path, monkeypatch, capsy
 def test_cli_eval_needs_real_or_prompts(capsys):
     assert main(["eval"]) == 2
     assert "--real" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ two-sample evaluation (codeplay_nb.evaluation_suite)
+def _band_piece(shift: int, bars: int = 12) -> Piece:
+    """Piano tune, a bass on every downbeat and a kick/snare groove, ``bars`` bars, annotated A minor + shift."""
+    from codeplay_nb.attributes import transpose_key
+    from codeplay_nb.music import KeySignature
+
+    tune = [(p + shift, 80, i * Q, Q) for i, p in enumerate((A_MINOR_TUNE * bars)[: 4 * bars])]
+    bass = [(45 + shift, 90, b * BAR, BAR) for b in range(bars)]
+    drums = [(36 if i % 2 == 0 else 38, 100, i * Q, Q // 4) for i in range(4 * bars)]
+    piece = make_piece([(0, False, tune), (33, False, bass), (0, True, drums)], length=bars * BAR)
+    return piece.replace(key_signatures=(KeySignature(0, transpose_key("A minor", shift)),))
+
+
+def _val_names(count: int, folder: str = "band") -> list[str]:
+    from codeplay_nb.dataset import split_of
+
+    names = [f"song{i}" for i in range(2000) if split_of(f"{folder}/song{i}", 0.05) == "val"]
+    return names[:count]
+
+
+@pytest.fixture
+def band_dir(tmp_path):
+    """A folder named like a corpus: four validation songs (under the dataset's default split) and two
+    training songs."""
+    from codeplay_nb.dataset import split_of
+
+    root = tmp_path / "band"
+    root.mkdir()
+    train = [f"song{i}" for i in range(50) if split_of(f"band/song{i}", 0.05) == "train"][:2]
+    for i, name in enumerate(_val_names(4) + train):
+        write_midi(_band_piece(i), root / f"{name}.mid")
+    return root
+
+
+def test_song_key_names_songs_as_the_corpus_loaders_do(tmp_path):
+    from pathlib import Path
+
+    from codeplay_nb.evaluation_suite import song_key
+
+    assert song_key(Path("/d/pop909"), Path("/d/pop909/001/001.mid")) == "pop909/001"
+    assert song_key(Path("/d/nottingham"), Path("/d/nottingham/ashover1.mid")) == "nottingham/ashover1"
+    assert song_key(Path("/d/lakh"), Path("/d/lakh/a/b.mid")) == "lakh/a/b"
+
+
+def test_validation_files_hold_only_songs_the_dataset_keeps_back(band_dir):
+    from codeplay_nb.evaluation_suite import validation_files
+
+    names = sorted(p.stem for p in validation_files(band_dir))
+    assert names == sorted(_val_names(4))
+    assert len(validation_files(band_dir, val_fraction=0.0)) == 0
+    assert len(validation_files(band_dir, split_fn=lambda key, f: "val")) == 6
+
+
+def test_validation_windows_spread_round_robin_over_songs(band_dir):
+    from codeplay_nb.evaluation_suite import validation_windows
+
+    windows, skipped = validation_windows(band_dir, 6, bars=4, per_song=4, seed=1)
+    assert skipped == [] and len(windows) == 6
+    per_song = {}
+    for w in windows:
+        per_song[w["song"]] = per_song.get(w["song"], 0) + 1
+        assert w["piece"].length == 4 * BAR and w["chords"] is None
+    assert sorted(per_song.values()) == [1, 1, 2, 2]  # every validation song before any song's second window
+    assert {w["song"] for w in windows} == {f"band/{n}" for n in _val_names(4)}
+    assert all(w["key"] in KEYS for w in windows)
+    with pytest.raises(CodeplayError, match="no validation songs"):
+        validation_windows(band_dir, 6, split_fn=lambda key, f: "train")
+
+
+def test_bar_chords_take_the_chord_held_longest_in_each_bar():
+    from codeplay_nb.evaluation_suite import bar_chords
+
+    piece = make_piece([(0, False, [(60, 80, 0, 4 * BAR)])], length=4 * BAR)
+    changes = [(0, "N"), (Q, "A:min"), (BAR + 3 * Q, "F:maj7"), (3 * BAR, "G:7")]
+    assert bar_chords(piece, changes, 0, 4) == ["Am", "Am", "Fmaj7", "G7"]
+    assert bar_chords(piece, changes, 1, 2) == ["Am", "Fmaj7"]
+    assert bar_chords(piece, [], 0, 4) is None
+
+
+def test_two_sample_evaluation_with_an_honest_compose(band_dir):
+    from codeplay_nb.evaluation_suite import evaluate_structure, format_structure_table, structure_report_json
+
+    seen = []
+
+    def compose(**kw):
+        seen.append(kw)
+        return honest_compose(**kw)
+
+    report = evaluate_structure(band_dir, n=8, bars=4, compose_fn=compose, genres=["pop", "rock"], genre_n=3)
+    assert report["config"]["n_real_windows"] == 8 and report["config"]["n_songs"] == 4
+    real = report["real"]
+    assert real["silent_bars"] == 0.0 and real["empty_bars_piano"] == 0.0 and real["empty_bars_bass"] == 0.0
+    assert real["backbeat"] == 1.0 and real["drum_similarity"] == 1.0 and real["bass_notes_per_onset"] == 1.0
+    assert real["key_krumhansl_agreement"] == 1.0  # the fixture tunes are plain A minor (transposed)
+    model = report["models"]["shipped"]
+    paired = seen[:8]
+    for request, window in zip(paired, report["windows"], strict=True):
+        assert request["instruments"] == ["piano", "bass", "drums"] and request["key"] == window["key"]
+        assert request["time_signature"] == (4, 4) and request["bars"] == 4
+    assert {kw["genre"] for kw in seen[8:]} == {"pop", "rock"} and len(seen) == 8 + 6
+    values = model["values"]
+    assert values["file_length_ok"] == 1.0 and values["file_short"] == 0.0 and values["silent_bars"] == 0.0
+    assert values["empty_bars_piano"] == 0.0 and values["empty_bars_bass"] == 0.0 and values["empty_bars_drums"] == 0.0
+    assert 0.0 <= model["two_sample"]["accuracy"] <= 1.0 and model["two_sample"]["n_generated"] == 8
+    assert model["genre"]["chance"] == 0.5 and model["instruments_exact"] == 1.0
+    table = format_structure_table(report)
+    for row in ("two-sample classifier accuracy", "bars silent in every track", "empty bars: drums",
+                "drums: consecutive-bar similarity", "bass: mean pitch", "key = requested: music21 default",
+                "key = requested: Krumhansl", "genre predictable from the music (2 genres)"):
+        assert row in table
+    assert "| measure | real (validation) | shipped |" in format_structure_table(report, markdown=True)
+    data = json.loads(json.dumps(structure_report_json(report), default=str))
+    assert "piece" not in data["models"]["shipped"]["clips"][0]
+
+
+def test_two_sample_evaluation_asks_for_annotated_chords_when_compose_takes_them(band_dir, monkeypatch):
+    import codeplay_nb.evaluation_suite as suite
+
+    real_read = suite.read_real
+    monkeypatch.setattr(suite, "read_real", lambda path: (real_read(path)[0], [(0, "A:min"), (2 * BAR, "F:maj")]))
+    asked = []
+
+    def compose(*, chords=None, **kw):
+        asked.append(chords)
+        return honest_compose(**kw)
+
+    report = suite.evaluate_structure(band_dir, n=4, bars=4, compose_fn=compose, genre_n=0,
+                                      split_fn=lambda key, f: "val" if key.endswith(tuple(_val_names(2))) else "train")
+    assert report["real"]["chord_adherence"] is not None and "genre" not in report["models"]["shipped"]
+    for chords, window in zip(asked, report["windows"], strict=True):
+        first = window["first_bar"] - 1
+        assert chords == [["Am", "Am", "F", "F"][b] if b < 4 else "F" for b in range(first, first + 4)]
+    assert report["models"]["shipped"]["values"]["chord_adherence"] is not None
+
+
+def test_cli_eval_two_sample_prints_one_table_and_compares_checkpoints(band_dir, tmp_path, monkeypatch, capsys):
+    import codeplay_nb.evaluation_suite as suite
+
+    loaded = []
+    monkeypatch.setattr(suite, "_default_compose", lambda: honest_compose)
+    monkeypatch.setattr(suite, "_load_model", lambda spec: loaded.append(spec) or spec)
+    out = tmp_path / "ts"
+    code = main(["eval", "--real", str(band_dir), "--two-sample", "--n", "6", "--bars", "4", "--genre-n", "2",
+                 "--model", "old_ckpt", "--compare", "new_ckpt", "--out", str(out), "--quiet"])
+    assert code == 0 and loaded == ["old_ckpt", "new_ckpt"]
+    printed = capsys.readouterr().out
+    header = next(line for line in printed.splitlines() if line.startswith("measure"))
+    assert header.split()[-2:] == ["old_ckpt", "new_ckpt"]
+    assert "two-sample classifier accuracy" in printed and "genre predictable" in printed
+    data = json.loads((out / "two_sample_report.json").read_text())
+    assert set(data["models"]) == {"old_ckpt", "new_ckpt"} and data["config"]["bars"] == 4
+    assert main(["eval", "--real", str(band_dir), "--compare", "x"]) == 2
+    assert "--two-sample" in capsys.readouterr().err

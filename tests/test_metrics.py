@@ -318,3 +318,20 @@ def test_cli_metrics_unreadable_file_exits_2_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "codeplay metrics: error:" in err[0]
     assert main(["metrics", str(tmp_path / "missing.mid")]) == 2
+
+
+# ------------------------------------------------------------------ chords
+def test_chord_adherence_counts_notes_in_their_bar_chord():
+    from codeplay_nb.metrics import chord_adherence
+
+    piano = (0, False, [(57, 80, 0, Q), (60, 80, Q, Q), (64, 80, 2 * Q, Q), (67, 80, 3 * Q, Q),      # Am: 3 of 4
+                        (53, 80, BAR, Q), (57, 80, BAR + Q, Q), (60, 80, BAR + 2 * Q, Q), (62, 80, BAR + 3 * Q, Q),  # F: 3 of 4
+                        (61, 80, 2 * BAR, Q)])                                                        # no chord asked
+    drums = (0, True, [(38, 100, 0, Q), (42, 100, BAR, Q)])
+    piece = make_piece([piano, drums], length=3 * BAR)
+    assert chord_adherence(piece, ["Am", "F", "N"]) == 0.75
+    assert chord_adherence(piece, ["A:min", "F:maj"]) == 0.75  # Harte labels (POP909) too; bar 3 past the list
+    assert chord_adherence(piece, ["Am7", None, None]) == 1.0  # A C E G
+    assert chord_adherence(piece, [None, None, "?"]) is None
+    with pytest.raises(CodeplayError, match="chord"):
+        chord_adherence(piece, ["H7"])
