@@ -314,13 +314,48 @@ def _parse_instrument(instrument: str | int) -> tuple[int, bool]:
     return parse_instrument(instrument)
 
 
+def instrument_track_name(instrument: str | int, program: int, is_drum: bool) -> str:
+    """The name a track gets for what the person asked: a family they typed ("strings" -> "Strings"),
+    else the GM program name ("violin" -> "Violin")."""
+    from .instruments import FAMILIES, program_name
+
+    if is_drum:
+        return "Drums"
+    typed = str(instrument).strip().lower()
+    return typed.capitalize() if typed in FAMILIES else program_name(program)
+
+
+def _auto_named(t: Track) -> bool:
+    """Whether a track's name only says its instrument (empty, its family, its GM name, "Drums"): such a
+    name follows an instrument change; a name the person gave is kept."""
+    from .instruments import family_of_program, program_name
+
+    name = t.name.strip().lower()
+    return name in ("", "drums", family_of_program(t.program, t.is_drum), program_name(t.program).lower())
+
+
+def _retarget(piece: Piece, ti: int, instrument: str | int) -> Piece:
+    program, is_drum = _parse_instrument(instrument)
+    t = piece.tracks[ti]
+    name = instrument_track_name(instrument, program, is_drum) if _auto_named(t) else t.name
+    tracks = list(piece.tracks)
+    tracks[ti] = replace(t, program=program, is_drum=is_drum, name=name)
+    return piece.replace(tracks=tuple(tracks))
+
+
 def set_instrument(piece: Piece, track: int | str, instrument: str | int) -> Piece:
-    """Change a track's instrument (GM program or drums) without touching its notes."""
+    """Change a track's instrument (GM program) without touching its notes; a track named after its
+    instrument is renamed. Drums <-> pitched is refused for a track with notes (drum hits are no melody):
+    regenerate the track as the new instrument instead."""
     ti = resolve_track(piece, track)
     program, is_drum = _parse_instrument(instrument)
-    tracks = list(piece.tracks)
-    tracks[ti] = replace(tracks[ti], program=program, is_drum=is_drum)
-    return piece.replace(tracks=tuple(tracks))
+    t = piece.tracks[ti]
+    if t.notes and is_drum != t.is_drum:
+        new = "drums" if is_drum else instrument_track_name(instrument, program, is_drum)
+        raise CodeplayError(
+            f"track {ti + 1} ({t.label}) is a {'drum' if t.is_drum else 'pitched'} part and cannot simply be "
+            f"played by {new}; regenerate the track as {new} instead, or add a new {new} track")
+    return _retarget(piece, ti, instrument)
 
 
 def regenerate_track(piece: Piece, track: int | str, instrument: str | int | None = None, *, model=None,
@@ -334,7 +369,7 @@ def regenerate_track(piece: Piece, track: int | str, instrument: str | int | Non
         raise CodeplayError("the piece is empty; compose something first")
     seed = new_seed(seed)
     if instrument is not None:
-        piece = set_instrument(piece, ti + 1, instrument)
+        piece = _retarget(piece, ti, instrument)  # the part is written anew: drums <-> pitched is fine
     if _check_amt(backend):
         from .amt.editing import amt_regenerate_track
 
