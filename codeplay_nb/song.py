@@ -35,6 +35,7 @@ class Song:
     attributes: Attributes = field(default_factory=Attributes)
     source_path: str | None = None
     position: int = 0
+    name: str = ""  # what the person calls it; ``title`` falls back to the prompt
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -96,6 +97,74 @@ class Song:
             mark = "→" if i == self.position else " "
             out.append(f"{mark} {i}: {v.operation}({params}) seed={v.seed} bars={v.piece.n_bars}")
         return out
+
+    # ---------------------------------------------------------------- history in words, titles, branches
+    @property
+    def title(self) -> str:
+        """The song's name, else its prompt (shortened), else "Untitled song"."""
+        if self.name:
+            return self.name
+        prompt = str(self.versions[0].params.get("prompt") or "").strip()
+        if prompt:
+            return prompt if len(prompt) <= 40 else prompt[:39].rstrip() + "…"
+        path = self.versions[0].params.get("path")
+        return Path(str(path)).stem if path else "Untitled song"
+
+    def describe_version(self, index: int) -> str:
+        """One short sentence for a version: "Composed 8 bars", "Regenerated bars 3-4 (Piano, Bass)",
+        "Changed track 2 to Violin"."""
+        v = self.versions[index]
+        p = v.params
+        before = self.versions[index - 1].piece if index > 0 else v.piece
+
+        def names(piece: Piece, tracks) -> str:
+            out = []
+            for t in tracks:
+                if isinstance(t, int) and 1 <= t <= len(piece.tracks):
+                    out.append(piece.tracks[t - 1].label)
+                else:
+                    out.append(str(t))
+            return ", ".join(out)
+
+        if v.operation == "compose":
+            return f"Composed {v.piece.n_bars} bars"
+        if v.operation == "load":
+            return f"Opened {Path(str(p.get('path', 'a MIDI file'))).name}"
+        if v.operation == "extend":
+            return f"Extended by {p.get('bars', v.piece.n_bars - before.n_bars)} bars"
+        if v.operation == "infill":
+            bars = p.get("bars")
+            first, last = (bars, bars) if isinstance(bars, int) else tuple(bars or (1, 1))[:2]
+            where = f"bar {first}" if first == last else f"bars {first}–{last}"
+            tracks = p.get("tracks")
+            return f"Regenerated {where} ({names(before, tracks) if tracks else 'all tracks'})"
+        track = p.get("track")
+        number = track if isinstance(track, int) else None
+        if v.operation in ("regenerate_track", "set_instrument") and number is None:
+            number = next((i + 1 for i, t in enumerate(before.tracks) if str(track).lower() in
+                           (t.name.lower(), t.label.lower())), None)
+        label = v.piece.tracks[number - 1].label if number and number <= len(v.piece.tracks) else str(track)
+        if v.operation == "regenerate_track":
+            return f"Regenerated track {number or track} as {label}" if p.get("instrument") else \
+                f"Regenerated track {number or track} ({label})"
+        if v.operation == "set_instrument":
+            return f"Changed track {number or track} to {label}"
+        if v.operation == "add_track":
+            return f"Added track {len(v.piece.tracks)}: {v.piece.tracks[-1].label}"
+        return v.operation.replace("_", " ").capitalize()
+
+    def history_sentences(self) -> list[str]:
+        """:meth:`describe_version` for every version, oldest first."""
+        return [self.describe_version(i) for i in range(len(self.versions))]
+
+    def branch(self, position: int | None = None, *, name: str | None = None) -> Song:
+        """A new song whose history is this one's up to ``position`` (default: the current version), so that
+        editing an earlier version keeps the later ones here."""
+        at = self.position if position is None else position
+        if not 0 <= at < len(self.versions):
+            raise CodeplayError(f"version {at} does not exist: this song has versions 0-{len(self.versions) - 1}")
+        return Song(list(self.versions[: at + 1]), self.attributes, self.source_path, at,
+                    name if name is not None else f"{self.title} (from version {at + 1})")
 
     # ---------------------------------------------------------------- edits (thin: logic lives in editing)
     def _apply(self, op: str, **kwargs: Any) -> Song:
@@ -160,3 +229,39 @@ class Song:
             "seed": self.seed,
             "version": self.position,
         }
+
+
+class SongList:
+    """The songs of a session, across compositions: a new composition is added, never replaces one.
+    ``current`` is the one shown; ``titles()`` are unique, numbered labels for a list."""
+
+    def __init__(self, songs: list[Song] | None = None) -> None:
+        self.songs: list[Song] = list(songs or [])
+        self.index: int | None = len(self.songs) - 1 if self.songs else None
+
+    def __len__(self) -> int:
+        return len(self.songs)
+
+    @property
+    def current(self) -> Song | None:
+        return None if self.index is None else self.songs[self.index]
+
+    def add(self, song: Song) -> Song:
+        """Add ``song`` (if not already there) and make it current."""
+        for i, s in enumerate(self.songs):
+            if s is song:
+                self.index = i
+                return song
+        self.songs.append(song)
+        self.index = len(self.songs) - 1
+        return song
+
+    def select(self, index: int) -> Song:
+        if not 0 <= index < len(self.songs):
+            raise CodeplayError(f"song {index + 1} does not exist: there are {len(self.songs)} songs")
+        self.index = index
+        return self.songs[index]
+
+    def titles(self) -> list[str]:
+        return [f"{i + 1}. {s.title} ({s.piece.n_bars} bars, {len(s.versions)} versions)"
+                for i, s in enumerate(self.songs)]
