@@ -1,7 +1,17 @@
-"""Figures for the evaluation: metrics of real 4-bar windows per corpus, how often the key estimator agrees
-with annotated keys on 4-bar windows (the ceiling for key control accuracy), and the metric cost.
+"""Figures for the evaluation.
 
-    python benchmarks/bench_eval.py [--data /work/shared/data] [--n 200] [--seed 0]
+``--part real``: metrics of real 4-bar windows per corpus, how often the key estimator agrees with annotated
+keys on 4-bar windows (the ceiling for key control accuracy), and the metric cost.
+
+``--part two-sample``: the evaluation that can tell (``codeplay eval --two-sample``) for each corpus: one
+table per corpus, real validation windows vs one paired clip per window from the model (``--model``) and
+optionally a second checkpoint (``--compare``). ``--calibrate`` first checks the test itself with no model:
+windows of *training* songs of the same corpus replayed as the "generated" side (one distribution: the
+classifier should sit near 50%) and windows of another corpus (two distributions: near 100%).
+
+    python benchmarks/bench_eval.py [--data ../shared/data] [--part real|two-sample|all] [--n 200] [--seed 0]
+    python benchmarks/bench_eval.py --part two-sample --n-two-sample 100 --bars 8 --corpora pop909,nottingham \
+        [--model DIR] [--compare DIR2] [--genre-n 10] [--calibrate] [--markdown]
 
 Prints machine info and tables; nothing is timed in tests.
 """
@@ -65,13 +75,76 @@ def _scale_set(key: str) -> frozenset[int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", default="/work/shared/data")
-    ap.add_argument("--n", type=int, default=200)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--part", choices=("real", "two-sample", "all"), default="all")
+    ap.add_argument("--n", type=int, default=200, help="real windows per corpus for --part real")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-two-sample", type=int, default=100, help="validation windows (and paired clips) per corpus")
+    ap.add_argument("--bars", type=int, default=8)
+    ap.add_argument("--corpora", default="pop909,nottingham")
+    ap.add_argument("--model", help="checkpoint folder (default: the shipped weights)")
+    ap.add_argument("--compare", help="a second checkpoint folder, shown as a column")
+    ap.add_argument("--genre-n", type=int, default=10, help="clips per genre for genre predictability")
+    ap.add_argument("--calibrate", action="store_true", help="check the two-sample test on real music first")
+    ap.add_argument("--no-model", action="store_true", help="with --calibrate: only the calibration")
+    ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
-    data = Path(args.data)
     print(f"machine: {machine()}")
+    if args.part in ("real", "all"):
+        real_tables(args)
+    if args.part in ("two-sample", "all"):
+        two_sample_tables(args)
+
+
+def two_sample_tables(args) -> None:
+    import torch
+
+    from codeplay_nb.dataset import split_of
+    from codeplay_nb.evaluation_suite import evaluate_structure, format_structure_table, validation_windows
+
+    torch.set_num_threads(1)
+    data = Path(args.data)
+    corpora = [c for c in args.corpora.split(",") if c]
+    if args.calibrate:
+        print("\ncalibration of the two-sample test (no model): the 'generated' side replays real windows")
+
+        def train_split(key: str, fraction: float) -> str:
+            return "val" if split_of(key, fraction) == "train" else "train"
+
+        for name in corpora:
+            others = [c for c in corpora if c != name] or [name]
+            for label, root, split in (("training songs, same corpus", data / name, train_split),
+                                       (f"validation songs of {others[0]}", data / others[0], None)):
+                pool, _ = validation_windows(root, args.n_two_sample, bars=args.bars, seed=args.seed + 1, split_fn=split)
+                replay = _replayer([w["piece"] for w in pool])
+                report = evaluate_structure(data / name, n=args.n_two_sample, bars=args.bars, compose_fn=replay,
+                                            genre_n=0, seed=args.seed)
+                ts = report["models"]["shipped"]["two_sample"]
+                print(f"{name} validation vs {label}: classifier accuracy {100 * ts['accuracy']:.1f}% "
+                      f"± {100 * ts['std']:.1f} ({ts['n_real']} vs {ts['n_generated']}, {ts['k']} folds by song)")
+    models = [args.model] + ([args.compare] if args.compare else [])
+    for name in [] if args.no_model else corpora:
+        t0 = time.perf_counter()
+        report = evaluate_structure(data / name, n=args.n_two_sample, bars=args.bars, models=models,
+                                    genre_n=args.genre_n, seed=args.seed)
+        print(f"\n{name} ({time.perf_counter() - t0:.0f} s)")
+        print(format_structure_table(report, markdown=args.markdown))
+
+
+def _replayer(pieces):
+    class Replayed:
+        def __init__(self, piece):
+            self.piece = piece
+
+    def replay(*, seed=0, **_):
+        return Replayed(pieces[seed % len(pieces)])
+
+    return replay
+
+
+def real_tables(args) -> None:
+    data = Path(args.data)
     corpora = {"pop909": data / "pop909", "nottingham": data / "nottingham", "vgmidi": data / "vgmidi" / "labelled"}
     found = {}
     print(f"\nreal 4-bar windows, {args.n} per corpus (mean ± std, population std)")

@@ -126,17 +126,25 @@ def _summary(accs: list[float], **extra) -> dict:
     return {"accuracy": float(np.mean(accs)), "std": float(np.std(accs)), "folds": accs, **extra}
 
 
-def two_sample_test(real_x, generated_x, real_groups, generated_groups, *, k: int = 5, l2: float = 1.0) -> dict:
+def two_sample_test(real_x, generated_x, real_groups, generated_groups, *, k: int = 5, l2: float = 1.0,
+                    feature_names: Sequence[str] | None = None, top: int = 6) -> dict:
     """Cross-validated accuracy (mean and population std over folds) of telling generated feature rows from
-    real ones, folds grouped by song. ``{"accuracy", "std", "folds", "n_real", "n_generated", "k"}``."""
+    real ones, folds grouped by song. ``{"accuracy", "std", "folds", "n_real", "n_generated", "k"}``; with
+    ``feature_names``, ``"telling"``: the ``top`` features with the largest standardised weights of a
+    classifier fitted on all rows, ``[(name, weight)]`` (positive: higher in the generated clips)."""
     real_x, generated_x = np.asarray(real_x, dtype=float), np.asarray(generated_x, dtype=float)
     if not len(real_x) or not len(generated_x):
         raise CodeplayError("the two-sample test needs real and generated clips")
     x = np.vstack([real_x, generated_x])
     y = np.array([0] * len(real_x) + [1] * len(generated_x))
     folds = group_kfold([*real_groups, *generated_groups], k)
-    return _summary(cross_val_accuracy(x, y, folds, l2=l2), n_real=len(real_x), n_generated=len(generated_x),
-                    k=len(folds))
+    out = _summary(cross_val_accuracy(x, y, folds, l2=l2), n_real=len(real_x), n_generated=len(generated_x),
+                   k=len(folds))
+    if feature_names is not None:
+        w = LogisticRegression(l2=l2).fit(x, y).weights_[0][:-1]
+        order = np.argsort(-np.abs(w), kind="stable")[:top]
+        out["telling"] = [(str(feature_names[i]), round(float(w[i]), 3)) for i in order]
+    return out
 
 
 def genre_predictability(x, genres: Sequence[str], *, k: int = 5, seed: int = 0, l2: float = 1.0) -> dict:

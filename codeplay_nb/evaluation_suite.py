@@ -38,7 +38,7 @@ from .evaluation import (
     window_request,
 )
 from .evaluation_classify import genre_predictability, two_sample_test
-from .evaluation_structure import GROUPS, clip_features, clip_statistics, quantise_piece
+from .evaluation_structure import FEATURE_NAMES, GROUPS, clip_features, clip_statistics, quantise_piece
 from .metrics import bar_count, crop_bars
 from .music import Piece
 
@@ -49,12 +49,15 @@ GENRE_INSTRUMENTS = ("piano", "bass", "drums")
 
 # ------------------------------------------------------------------ validation songs
 def song_key(root: str | os.PathLike, path: str | os.PathLike) -> str:
-    """The dataset's split key of a real file: ``pop909/001`` for POP909's ``001/001.mid``, else
-    ``<folder name>/<path without suffix>`` (``nottingham/ashover1``), as the corpus loaders name pieces."""
+    """The dataset's split key of a real file, as the corpus loaders name pieces and groups: ``pop909/001``
+    for POP909's ``001/001.mid``, ``groove/drummer1/session1`` for a Groove MIDI file (a session is one
+    group), else ``<folder name>/<path without suffix>`` (``nottingham/ashover1``)."""
     root, path = Path(root), Path(path)
     rel = path.relative_to(root)
     if len(rel.parts) == 2 and rel.parent.name == path.stem:  # POP909 layout: NNN/NNN.mid
         return f"{root.name}/{rel.parent.as_posix()}"
+    if len(rel.parts) == 3 and rel.parts[0].startswith("drummer"):  # Groove MIDI: drummerN/sessionM/*.mid
+        return f"{root.name}/{rel.parts[0]}/{rel.parts[1]}"
     return f"{root.name}/{rel.with_suffix('').as_posix()}"
 
 
@@ -233,7 +236,8 @@ def evaluate_one_model(real: list[dict], *, compose_fn: ComposeFn, model, bars: 
     out = {
         "values": aggregate(clips, [r.get("key") for r in requests]),
         "two_sample": two_sample_test([w["features"] for w in real], [c["features"] for c in clips],
-                                      [w["song"] for w in real], [w["song"] for w in real]),
+                                      [w["song"] for w in real], [w["song"] for w in real],
+                                      feature_names=FEATURE_NAMES),
         "instruments_exact": _mean(c["controls"]["instruments"] for c in clips),
         "compose_seconds_median": statistics.median(c["seconds"] for c in clips),
         "clips": clips,
@@ -363,6 +367,9 @@ def format_structure_table(report: dict, *, markdown: bool = False) -> str:
         lines.append("  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
         if j == 0:
             lines.append("  ".join("-" * w for w in widths))
+    for label, m in report["models"].items():
+        telling = ", ".join(f"{name} ({w:+.2f})" for name, w in m["two_sample"].get("telling", []))
+        lines.append(f"\n{label}: features that tell most (standardised weight, + = higher when generated): {telling}")
     lines.append(f"\ntime: {cfg.get('total_seconds', 0):.1f} s in all")
     return "\n".join(lines)
 

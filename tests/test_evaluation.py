@@ -331,6 +331,8 @@ def test_song_key_names_songs_as_the_corpus_loaders_do(tmp_path):
     assert song_key(Path("/d/pop909"), Path("/d/pop909/001/001.mid")) == "pop909/001"
     assert song_key(Path("/d/nottingham"), Path("/d/nottingham/ashover1.mid")) == "nottingham/ashover1"
     assert song_key(Path("/d/lakh"), Path("/d/lakh/a/b.mid")) == "lakh/a/b"
+    groove = Path("/d/groove/drummer1/session2/3_rock_100_beat_4-4.mid")
+    assert song_key(Path("/d/groove"), groove) == "groove/drummer1/session2"
 
 
 def test_validation_files_hold_only_songs_the_dataset_keeps_back(band_dir):

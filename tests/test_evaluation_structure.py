@@ -229,8 +229,9 @@ def _sets(shift: float, n: int = 120, seed: int = 0):
 
 def test_two_sample_test_tells_different_sets_apart():
     real, gen, groups = _sets(shift=3.0)
-    result = two_sample_test(real, gen, groups, groups)
+    result = two_sample_test(real, gen, groups, groups, feature_names=list("abcdef"), top=2)
     assert result["accuracy"] > 0.9 and result["k"] == 5 and result["n_real"] == 120
+    assert result["telling"][0][0] == "a" and result["telling"][0][1] > 0 and len(result["telling"]) == 2
     assert len(result["folds"]) == 5 and result["std"] == pytest.approx(np.std(result["folds"]))
 
 
