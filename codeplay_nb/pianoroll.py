@@ -5,13 +5,14 @@ figure can be built, compared in tests and updated in place in a ``FigureWidget`
 :func:`pianoroll_figure` wraps them in a ``plotly.graph_objects.Figure`` (plotly imported when called).
 
 Layout: x in beats (quarter notes) from the start of the piece, one horizontal bar per note, one trace per
-track (one colour each, shown in the legend), bar lines and bar numbers, drums on their own lane of rows
-below the pitched range (one row per drum sound used), the selected bars highlighted by a rectangle.
+track (one colour each; the app shows the legend as track buttons), bar lines and bar numbers, drums on
+stable lanes named after their GM sounds below the pitched notes, chord labels per bar when the song has
+them, the selected bars highlighted by a rectangle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -22,7 +23,6 @@ PALETTE: tuple[str, ...] = (
 )
 DRUM_COLOUR = "#555555"
 NOTE_HEIGHT = 0.8  # in pitch rows
-DRUM_LANE_GAP_ROWS = 2  # empty rows between the lowest pitched note and the drum lane
 UNSELECTED_OPACITY = 0.3
 SELECTION_FILL = "rgba(255, 200, 0, 0.18)"
 SELECTION_LINE = "rgba(230, 150, 0, 0.9)"
@@ -62,22 +62,35 @@ def bar_beat(piece: Piece, tick: int) -> str:
     return f"{bar + 1}.{beat:.3g}"
 
 
-def _lanes(piece: Piece) -> tuple[int, int, dict[int, float]]:
-    """(lowest, highest) pitched row shown and the row of each drum sound used (below the pitched range)."""
+DRUM_BASE_LANES: tuple[int, ...] = (36, 38, 42, 46, 49, 51)  # kick, snare, hats, crash, ride: always shown
+DRUM_LANE_PX = 15  # height of one drum lane
+DRUM_AXIS_GAP = 0.03  # paper fraction between the pitched notes and the drum lanes
+LONG_SONG_BARS = 16  # longer songs open on their first bars with a range slider to scroll and zoom
+
+
+def drum_lanes(piece: Piece, extra: Iterable[int] = ()) -> list[int]:
+    """The drum sounds that get a lane, bottom to top (GM key order: kick at the bottom). The usual kit
+    (:data:`DRUM_BASE_LANES`) is always there, so lanes stay put between versions; ``extra`` keeps sounds
+    seen in earlier versions (the app passes those), so a lane never moves when a sound comes and goes."""
+    used = {n.pitch for t in piece.tracks if t.is_drum for n in t.notes}
+    if not used and not any(t.is_drum for t in piece.tracks):
+        return []
+    return sorted({*DRUM_BASE_LANES, *used, *extra})
+
+
+def _pitched_range(piece: Piece) -> tuple[int, int]:
     pitched = [n.pitch for t in piece.tracks if not t.is_drum for n in t.notes]
-    low, high = (min(pitched), max(pitched)) if pitched else (60, 72)
-    drums = sorted({n.pitch for t in piece.tracks if t.is_drum for n in t.notes})
-    top = low - 1 - DRUM_LANE_GAP_ROWS
-    rows = {p: float(top - i) for i, p in enumerate(reversed(drums))}  # high drum sounds on top
-    return low, high, rows
+    return (min(pitched), max(pitched)) if pitched else (60, 72)
 
 
-def pianoroll_traces(piece: Piece, selected_tracks: Iterable[int] | None = None) -> list[dict[str, Any]]:
+def pianoroll_traces(piece: Piece, selected_tracks: Iterable[int] | None = None, *,
+                     drum_lane_pitches: Iterable[int] = ()) -> list[dict[str, Any]]:
     """One horizontal-bar trace per track (in track order): ``base`` = onset and ``x`` = length in beats,
-    ``y`` = pitch row, ``customdata`` = ``[bar (from 1), note index]``, hover text with the pitch name,
-    velocity and ``bar.beat``. ``selected_tracks`` (0-based) dims the other tracks."""
+    ``y`` = pitch (drums: their lane, on the second y axis ``y2``), ``customdata`` = ``[bar (from 1),
+    note index]``, hover text with the pitch or GM drum name, velocity and ``bar.beat``.
+    ``selected_tracks`` (0-based) dims the other tracks."""
     tpq = piece.tpq
-    _, _, drum_rows = _lanes(piece)
+    lanes = {p: float(i) for i, p in enumerate(drum_lanes(piece, drum_lane_pitches))}
     chosen = None if selected_tracks is None else set(selected_tracks)
     traces: list[dict[str, Any]] = []
     for ti, track in enumerate(piece.tracks):
@@ -86,7 +99,7 @@ def pianoroll_traces(piece: Piece, selected_tracks: Iterable[int] | None = None)
             base.append(n.start / tpq)
             length.append(max(n.duration, 1) / tpq)
             if track.is_drum:
-                rows.append(drum_rows[n.pitch])
+                rows.append(lanes[n.pitch])
                 name = drum_name(n.pitch)
             else:
                 rows.append(float(n.pitch))
@@ -101,13 +114,17 @@ def pianoroll_traces(piece: Piece, selected_tracks: Iterable[int] | None = None)
             "base": base,
             "x": length,
             "y": rows,
+            "yaxis": "y2" if track.is_drum else "y",
             "width": NOTE_HEIGHT,
             "hovertext": hover,
             "hovertemplate": "%{hovertext}<extra>%{fullData.name}</extra>",
             "customdata": custom,
             "marker": {"color": colour, "line": {"width": 0.5, "color": "rgba(0,0,0,0.4)"}},
+            # a box selection must not leave the other notes faded: the app shows the selection itself
+            "selected": {"marker": {"opacity": 1.0}},
+            "unselected": {"marker": {"opacity": 1.0}},
             "opacity": 1.0 if chosen is None or ti in chosen else UNSELECTED_OPACITY,
-            "showlegend": True,
+            "showlegend": False,
         })
     return traces
 
@@ -142,47 +159,77 @@ def pianoroll_shapes(piece: Piece, selected_bars: tuple[int, int] | None = None)
     return [*shapes, sel] if sel else shapes
 
 
-def pianoroll_layout(piece: Piece, selected_bars: tuple[int, int] | None = None, *,
-                     height: int = 380) -> dict[str, Any]:
-    """Axes (bar numbers at the bar lines, octave names and a "Drums" label on the y axis), the bar-line
-    and selection shapes, box selection along x."""
-    low, high, drum_rows = _lanes(piece)
+def chord_annotations(piece: Piece, chords: Sequence[str | None] | None) -> list[dict[str, Any]]:
+    """One label per bar above the roll (``chords[i]`` for bar ``i + 1``; empty or ``None`` shows nothing)."""
+    if not chords or piece.n_bars == 0:
+        return []
+    starts = piece.bar_starts()[: piece.n_bars + 1]
+    out = []
+    for i, (a, b) in enumerate(pairwise(starts)):
+        label = chords[i] if i < len(chords) else None
+        if label and str(label) not in ("N", "unknown"):
+            out.append({"x": (a + b) / 2 / piece.tpq, "xref": "x", "y": 1.0, "yref": "paper", "yanchor": "bottom",
+                        "text": f"<b>{label}</b>", "showarrow": False, "font": {"size": 12, "color": "#444"}})
+    return out
+
+
+def pianoroll_layout(piece: Piece, selected_bars: tuple[int, int] | None = None, *, height: int = 380,
+                     drum_lane_pitches: Iterable[int] = (), chords: Sequence[str | None] | None = None,
+                     ) -> dict[str, Any]:
+    """Axes (bar numbers at the bar lines, octave names; drum lanes named after their GM sounds on a second
+    y axis below), the bar-line and selection shapes, chord labels per bar, box selection; songs longer than
+    :data:`LONG_SONG_BARS` open on their first bars with a range slider to scroll and zoom."""
+    low, high = _pitched_range(piece)
+    lanes = drum_lanes(piece, drum_lane_pitches)
     n = piece.n_bars
     starts = piece.bar_starts()[: n + 1] if n else [0, 4 * piece.tpq]
     mids = [(a + b) / 2 / piece.tpq for a, b in pairwise(starts)]
-    y_min = min(drum_rows.values(), default=float(low)) - 1
+    step = 1 if len(mids) <= 32 else 2 if len(mids) <= 64 else 4
     tickvals = [float(p) for p in range(low - low % 12, high + 1, 12) if p >= low - 1]
-    ticktext = [pitch_name(int(p)) for p in tickvals]
-    if drum_rows:
-        tickvals.append(sum(drum_rows.values()) / len(drum_rows))
-        ticktext.append("Drums")
-    return {
+    long_song = n > LONG_SONG_BARS
+    total = height + (DRUM_LANE_PX * len(lanes) if lanes else 0) + (40 if long_song else 0)
+    drum_frac = min(0.5, (DRUM_LANE_PX * len(lanes) + 6) / total) if lanes else 0.0
+    end = starts[-1] / piece.tpq
+    shown = starts[LONG_SONG_BARS] / piece.tpq if long_song else end
+    layout: dict[str, Any] = {
         "barmode": "overlay",
         "bargap": 0,
-        "height": height,
-        "margin": {"l": 50, "r": 10, "t": 30, "b": 40},
+        "height": total,
+        "autosize": True,
+        "margin": {"l": 118 if lanes else 50, "r": 10, "t": 28 if chords else 12, "b": 40},
         "dragmode": "select",
-        "selectdirection": "h",
+        "selectdirection": "any",
         "hovermode": "closest",
         "plot_bgcolor": "white",
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
-        "xaxis": {"title": {"text": "bar"}, "tickmode": "array", "tickvals": mids,
-                  "ticktext": [str(i + 1) for i in range(len(mids))], "range": [0, starts[-1] / piece.tpq],
-                  "showgrid": False, "zeroline": False},
-        "yaxis": {"tickmode": "array", "tickvals": tickvals, "ticktext": ticktext,
-                  "range": [y_min, high + 1.5], "showgrid": True, "gridcolor": "rgba(0,0,0,0.06)",
-                  "zeroline": False, "fixedrange": True},
+        "showlegend": False,
+        "xaxis": {"title": {"text": "bar"}, "tickmode": "array", "tickvals": mids[::step],
+                  "ticktext": [str(i + 1) for i in range(len(mids))][::step], "range": [0, shown],
+                  "showgrid": False, "zeroline": False,
+                  "rangeslider": {"visible": long_song, "thickness": 0.06, "range": [0, end]}},
+        "yaxis": {"tickmode": "array", "tickvals": tickvals, "ticktext": [pitch_name(int(p)) for p in tickvals],
+                  "range": [low - 1.5, high + 1.5], "showgrid": True, "gridcolor": "rgba(0,0,0,0.06)",
+                  "zeroline": False, "fixedrange": True,
+                  "domain": [drum_frac + DRUM_AXIS_GAP if lanes else 0.0, 1.0]},
         "shapes": pianoroll_shapes(piece, selected_bars),
+        "annotations": chord_annotations(piece, chords),
     }
+    if lanes:
+        layout["yaxis2"] = {"tickmode": "array", "tickvals": [float(i) for i in range(len(lanes))],
+                            "ticktext": [drum_name(p) for p in lanes], "range": [-0.6, len(lanes) - 0.4],
+                            "domain": [0.0, drum_frac], "fixedrange": True, "showgrid": True,
+                            "gridcolor": "rgba(0,0,0,0.06)", "zeroline": False, "tickfont": {"size": 10},
+                            "anchor": "x"}
+    return layout
 
 
 def pianoroll_figure(piece: Piece, selected_bars: tuple[int, int] | None = None,
-                     selected_tracks: Iterable[int] | None = None, *, height: int = 380):
+                     selected_tracks: Iterable[int] | None = None, *, height: int = 380,
+                     chords: Sequence[str | None] | None = None):
     """A ``plotly.graph_objects.Figure`` of the piece (see the module docstring)."""
     import plotly.graph_objects as go
 
     return go.Figure(data=pianoroll_traces(piece, selected_tracks),
-                     layout=pianoroll_layout(piece, selected_bars, height=height))
+                     layout=pianoroll_layout(piece, selected_bars, height=height, chords=chords))
 
 
 def bars_of_points(piece: Piece, points: Iterable[tuple[int, int]]) -> tuple[int, int] | None:

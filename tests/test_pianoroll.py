@@ -8,6 +8,7 @@ from codeplay_nb.pianoroll import (
     bar_beat,
     bars_of_beats,
     bars_of_points,
+    drum_name,
     pianoroll_layout,
     pianoroll_traces,
     pitch_name,
@@ -34,15 +35,37 @@ def test_one_trace_per_track_with_note_geometry_and_hover():
     assert len({t["marker"]["color"] for t in traces}) == 3  # one colour per track
 
 
-def test_drums_have_their_own_lane_below_the_pitched_notes():
-    traces = pianoroll_traces(_piece())
+def test_drums_have_stable_named_lanes_on_their_own_axis():
+    from codeplay_nb.pianoroll import DRUM_BASE_LANES, drum_lanes
+
+    piece = _piece()
+    traces = pianoroll_traces(piece)
     drums = traces[2]
-    lowest_pitched = min(min(t["y"]) for t in traces[:2])
-    assert max(drums["y"]) < lowest_pitched - 1
-    assert len(set(drums["y"])) == 3  # one row per drum sound
+    assert drums["yaxis"] == "y2" and {t["yaxis"] for t in traces[:2]} == {"y"}
+    lanes = drum_lanes(piece)
+    assert lanes == sorted({*DRUM_BASE_LANES, 36, 42, 38})  # the usual kit is always there
+    assert drums["y"] == [float(lanes.index(p)) for p in (36, 42, 38)]
     assert drums["hovertext"][0].startswith("Bass Drum") and "Closed Hi-Hat" in drums["hovertext"][1]
-    layout = pianoroll_layout(_piece())
-    assert "Drums" in layout["yaxis"]["ticktext"]
+    layout = pianoroll_layout(piece)
+    assert layout["yaxis2"]["ticktext"] == [drum_name(p) for p in lanes] and "Snare" in layout["yaxis2"]["ticktext"]
+    assert layout["yaxis2"]["domain"][1] < layout["yaxis"]["domain"][0]  # below the pitched notes
+    # a version without the hi-hat keeps every lane where it was
+    fewer = piece.replace(tracks=(*piece.tracks[:2], piece.tracks[2].with_notes(
+        [n for n in piece.tracks[2].notes if n.pitch != 42])))
+    assert drum_lanes(fewer) == lanes
+    # a rare sound seen earlier keeps its lane when the app passes it along
+    assert drum_lanes(fewer, extra=[81]) == sorted({*lanes, 81})
+    assert drum_lanes(make_piece([(0, False, [(60, 90, 0, 480)])])) == []
+
+
+def test_long_songs_scroll_and_chords_label_bars():
+    piece = make_piece([(0, False, [(60, 90, 480 * 4 * i, 480) for i in range(40)])], length=480 * 4 * 40)
+    layout = pianoroll_layout(piece, chords=["Am", "F", None, "N"])
+    assert layout["xaxis"]["rangeslider"]["visible"] and layout["xaxis"]["range"] == [0, 16 * 4.0]
+    assert layout["xaxis"]["ticktext"][:3] == ["1", "3", "5"]  # 40 bars: every other bar number
+    assert [a["text"] for a in layout["annotations"]] == ["<b>Am</b>", "<b>F</b>"]
+    assert [a["x"] for a in layout["annotations"]] == [2.0, 6.0]
+    assert not pianoroll_layout(_piece())["xaxis"]["rangeslider"]["visible"]
 
 
 def test_bar_lines_numbers_and_selection_highlight():
