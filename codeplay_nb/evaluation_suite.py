@@ -381,6 +381,8 @@ def structure_report_json(report: dict) -> dict:
     for label, m in report["models"].items():
         mm = {k: v for k, v in m.items() if k != "clips"}
         mm["clips"] = [{k: v for k, v in c.items() if k not in ("piece", "metrics")} for c in m["clips"]]
+        for c in mm["clips"]:  # NaN (a statistic without a value) is not JSON
+            c["features"] = [None if isinstance(v, float) and not math.isfinite(v) else v for v in c["features"]]
         out["models"][label] = mm
     return out
 

@@ -402,7 +402,7 @@ def test_two_sample_evaluation_with_an_honest_compose(band_dir):
                 "key = requested: Krumhansl", "genre predictable from the music (2 genres)"):
         assert row in table
     assert "| measure | real (validation) | shipped |" in format_structure_table(report, markdown=True)
-    data = json.loads(json.dumps(structure_report_json(report), default=str))
+    data = json.loads(json.dumps(structure_report_json(report), default=str, allow_nan=False))
     assert "piece" not in data["models"]["shipped"]["clips"][0]
 
 
