@@ -90,6 +90,7 @@ class Attributes:
     key: str | None = None
     time_signature: tuple[int, int] | None = None
     instruments: tuple[str, ...] = ()
+    chords: tuple[str, ...] | None = None  # one chord label per bar ("A_min", "N", "unknown"), or no lane
     probabilities: dict = field(default_factory=dict, compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)  # messages for the user (e.g. genre mapped)
 
@@ -105,6 +106,13 @@ class Attributes:
                 raise CodeplayError(f"unsupported time signature {num}/{den}")
             object.__setattr__(self, "time_signature", (int(num), int(den)))
         object.__setattr__(self, "instruments", parse_instruments(self.instruments) if self.instruments else ())
+        if self.chords is not None:
+            from .chords import CHORD_LABELS, parse_chords
+
+            labels = tuple(self.chords) if not isinstance(self.chords, str) else parse_chords(self.chords)
+            if labels and not all(c in CHORD_LABELS for c in labels):
+                labels = parse_chords(list(labels))
+            object.__setattr__(self, "chords", labels or None)
 
     @property
     def tempo_bin(self) -> str | None:
@@ -115,6 +123,7 @@ class Attributes:
         d["tempo_bin"] = self.tempo_bin
         d["instruments"] = list(self.instruments)
         d["notes"] = list(self.notes)
+        d["chords"] = list(self.chords) if self.chords else None
         if self.time_signature:
             d["time_signature"] = f"{self.time_signature[0]}/{self.time_signature[1]}"
         return d

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .attributes import Attributes, transpose_key
+from .chords import annotated_bar_chords, bar_chords, transpose_label
 from .corpora import CorpusItem, instrument_families, stable_fraction
 from .errors import CodeplayError
 from .music import Piece, slice_bars, transpose
@@ -33,6 +34,7 @@ from .music import Piece, slice_bars, transpose
 log = logging.getLogger(__name__)
 
 EncodeFn = Callable[[Piece, Attributes, random.Random], list[int]]
+MaskFn = Callable[[list[int]], "np.ndarray"]
 SPLITS = ("train", "val")
 MANIFEST = "manifest.json"
 
@@ -46,7 +48,7 @@ class BuildConfig:
     max_bars: int = 8
     hop_bars: int | None = None  # None: windows follow each other without overlap
     min_notes: int = 4
-    transpositions: int = 1
+    transpositions: int = 0  # stored copies; training transposes in token space per epoch instead
     transpose_min: int = -5
     transpose_max: int = 6
     val_fraction: float = 0.05
@@ -91,7 +93,17 @@ def window_attributes(item: CorpusItem, window: Piece, start_tick: int, shift: i
     bpm = window.tempos[0].qpm
     return Attributes(genre=item.attributes.genre, emotion=item.attributes.emotion,
                       bpm=round(bpm, 3) if 10 <= bpm <= 400 else None, key=key, time_signature=tsig,
-                      instruments=instrument_families(window))
+                      instruments=instrument_families(window), chords=window_chords(item, window, start_tick, shift))
+
+
+def window_chords(item: CorpusItem, window: Piece, start_tick: int, shift: int = 0) -> tuple[str, ...]:
+    """One chord per bar of the window: annotated changes (``meta["chords"]``, POP909) where a source has
+    them, else estimated from the window's pitched notes (``N`` for drum-only bars)."""
+    changes = item.meta.get("chords") if item.meta else None
+    if changes:
+        labels = annotated_bar_chords(window, changes, window.n_bars, offset=start_tick)
+        return tuple(transpose_label(c, shift) for c in labels)
+    return bar_chords(window, window.n_bars)
 
 
 def item_examples(item: CorpusItem, encode_fn: EncodeFn, cfg: BuildConfig) -> tuple[str, list[list[int]]]:
@@ -155,9 +167,20 @@ def default_encoder() -> tuple[EncodeFn, int, int]:
     return tok.encode_training_example, tok.vocab_size, tok.eos_id
 
 
+def default_mask_fn() -> MaskFn:
+    """Pitched-token mask of the NNN tokenizer (for token-space transposition while training)."""
+    from functools import partial
+
+    from .tokenizers.augment import pitched_mask
+    from .tokenizers.nnn import NNNTokenizer
+
+    return partial(pitched_mask, NNNTokenizer())
+
+
 def build_dataset(
     items: Iterable[CorpusItem], out_dir: str | os.PathLike, encode_fn: EncodeFn, cfg: BuildConfig, *,
     workers: int = 1, skipped: list | None = None, sources: Iterable[str] = (), extra: dict | None = None,
+    mask_fn: MaskFn | None = None,
 ) -> dict:
     """Encode ``items`` into ``out_dir`` (created; existing arrays are replaced) and return the manifest.
     ``skipped`` holds ``(source, what, reason)`` rows already collected by the loaders; pieces that fail
@@ -167,6 +190,7 @@ def build_dataset(
     skipped = skipped if skipped is not None else []
     counts = _Counts()
     files = {s: (out / f"{s}.bin").open("wb") for s in SPLITS}
+    mask_files = {s: (out / f"{s}.mask.bin").open("wb") for s in SPLITS} if mask_fn else {}
     offsets: dict[str, list[int]] = {s: [0] for s in SPLITS}
     t0 = time.perf_counter()
     pool = None
@@ -191,6 +215,8 @@ def build_dataset(
             for ids in examples:
                 arr = np.asarray(ids, dtype=np.uint16)
                 files[split].write(arr.tobytes())
+                if mask_fn:
+                    mask_files[split].write(np.asarray(mask_fn(ids), dtype=np.uint8).tobytes())
                 offsets[split].append(offsets[split][-1] + len(arr))
                 counts.examples[(item.source, split)] += 1
                 counts.tokens[(item.source, split)] += len(arr)
@@ -199,7 +225,7 @@ def build_dataset(
         if pool is not None:
             pool.close()
             pool.join()
-        for f in files.values():
+        for f in (*files.values(), *mask_files.values()):
             f.close()
     for s in SPLITS:
         np.save(out / f"{s}.idx.npy", np.asarray(offsets[s], dtype=np.int64))
@@ -212,6 +238,7 @@ def build_dataset(
         "vocab_size": cfg.vocab_size,
         "eos_id": cfg.eos_id,
         "dtype": "uint16",
+        "pitched_mask": bool(mask_fn),  # {split}.mask.bin: 1 = pitch token of a pitched track (augmentation)
         # the genres the music model will have seen (compose maps any other genre to the closest of these)
         "genres": sorted(counts.genres),
         "pieces_per_genre": dict(counts.genres.most_common()),

@@ -9,7 +9,7 @@ import time
 
 from ..errors import CodeplayError
 
-DEFAULT_SOURCES = "pop909,nottingham,vgmidi,music21,mma,gm"
+DEFAULT_SOURCES = "pop909,nottingham,vgmidi,music21,mma,gm,groove,freedoom"
 
 
 def register(subparsers) -> None:
@@ -22,13 +22,15 @@ def register(subparsers) -> None:
                    "(default $CODEPLAY_DATA or ../shared/data)")
     b.add_argument("--out", required=True, help="output folder")
     b.add_argument("--limit", type=int, default=None, help="at most N pieces per source")
-    b.add_argument("--source-limits", default="music21=2000",
-                   help="per-source limits overriding --limit (default music21=2000: its first conversion is slow)")
+    b.add_argument("--source-limits", default="music21=1000,mma=300",
+                   help="per-source limits overriding --limit (default music21=1000: its first conversion is slow; "
+                   "mma=300 source songs per source keeps the synthetic accompaniment near a third of the tokens)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--workers", type=int, default=1, help="encoding processes")
     b.add_argument("--min-bars", type=int, default=4)
     b.add_argument("--max-bars", type=int, default=8)
-    b.add_argument("--transpositions", type=int, default=1, help="extra random transpositions per window")
+    b.add_argument("--transpositions", type=int, default=0,
+                   help="extra stored transpositions per window (default 0: training transposes per epoch)")
     b.add_argument("--val-fraction", type=float, default=0.05)
     b.add_argument("--scheme", default="nnn", help="token scheme (nnn)")
     b.add_argument("-v", "--verbose", action="store_true", help="log every skipped file")
@@ -60,6 +62,7 @@ def run_build(args: argparse.Namespace) -> int:
         limits = {k: min(v, args.limit) for k, v in limits.items()}
     items = iter_corpus(sources, data_dir, limit=args.limit, skipped=skipped, limits=limits)
     m = ds.build_dataset(items, args.out, encode_fn, cfg, workers=args.workers, skipped=skipped, sources=sources,
+                      mask_fn=ds.default_mask_fn(),
                       extra={"scheme": args.scheme, "pad_id": pad_id, "data": str(data_dir),
                              "limit": args.limit, "source_limits": limits})
     print(format_stats(m))

@@ -62,6 +62,10 @@ def register(subparsers) -> None:
     p.add_argument("--no-bf16", action="store_true", help="train in float32 even where bf16 autocast is available")
     p.add_argument("--fp32-weights", action="store_true", help="save float32 weights (default: float16, half size)")
     p.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in --out from its newest checkpoint (optimizer, scheduler, "
+                        "RNG and step restored; pass the same options as the first run)")
+    p.add_argument("--no-augment", action="store_true", help="no per-epoch transposition of training chunks")
     p.add_argument("--json", action="store_true", help="print the final metrics as JSON")
     p.set_defaults(func=run)
 
@@ -110,11 +114,12 @@ def run(args: argparse.Namespace) -> int:
 
     mc, tc = configs_from_args(args)
     data, out = Path(args.data), Path(args.out)
-    check_folders(data, out, min(tc.block_size, mc.n_positions), args.overwrite)
+    check_folders(data, out, min(tc.block_size, mc.n_positions), args.overwrite or args.resume)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from ..model.train import train
 
-    metrics = train(data, out, model_config=mc, train_config=tc, ship_fp16=not args.fp32_weights)
+    metrics = train(data, out, model_config=mc, train_config=tc, ship_fp16=not args.fp32_weights,
+                    resume=args.resume, augment=not args.no_augment)
     final = {k: v for k, v in metrics.items() if k != "log_history"}
     if args.json:
         print(json.dumps(final, indent=1))

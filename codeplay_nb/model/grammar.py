@@ -52,6 +52,7 @@ class GrammarState:
     chord: set[int] = field(default_factory=set)  # pitches already played at the current position
     step: int | None = None  # the track's current step (set by SHIFT, used by NEXT)
     resting: bool = False  # after REST_k: the bars it opened are empty, only a bar boundary may follow
+    notes_in_bar: int = 0  # notes in the current bar (or fill block)
     history: list[int] = field(default_factory=list)
 
 
@@ -82,6 +83,10 @@ class NNNConstraint:
         pitch_bias: torch.Tensor | None = None,
         beat_bias: torch.Tensor | None = None,
         steps_per_beat: int = 12,
+        every_bar: bool = True,
+        densities: Sequence[int | None] = (),
+        pitch_ranges: Sequence[tuple[int, int] | None] = (),
+        max_chord_notes: Sequence[int] = (),
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
@@ -90,6 +95,12 @@ class NNNConstraint:
         self.fill_drum = list(fill_drum) or [False] * len(self.fill_steps)
         self.task = "fills" if self.fill_steps else "tracks"
         self.require_notes = require_notes
+        # every bar of a generated track (every fill block) holds a note unless the person asks for rests
+        self.every_bar = every_bar and require_notes
+        n_targets = len(self.fill_steps) if self.task == "fills" else len(self.programs)
+        self.densities = list(densities) + [None] * (n_targets - len(densities))
+        self.pitch_ranges = list(pitch_ranges) + [None] * (n_targets - len(pitch_ranges))
+        self.max_chord_notes = list(max_chord_notes) + [MAX_CHORD_NOTES] * (n_targets - len(max_chord_notes))
         self.max_tokens_per_bar = max_tokens_per_bar
         self.state = GrammarState(phase="expect_fill" if self.task == "fills" else "expect_track")
         if self.task == "tracks" and not self.programs:
@@ -122,7 +133,7 @@ class NNNConstraint:
         # shared by every constraint of the same kind, so a second composition or edit builds none
         bias_sig = None if pitch_bias is None else (
             tuple(pitch_bias.tolist()), None if beat_bias is None else tuple(beat_bias.tolist()))
-        shared_key = (tokenizer.version, v, self.task, max_tokens_per_bar, steps_per_beat, bias_sig)
+        shared_key = (tokenizer.version, v, self.task, max_tokens_per_bar, steps_per_beat, bias_sig, self.every_bar)
         if shared_key not in _SHARED_MASKS and len(_SHARED_MASKS) >= _MAX_SHARED:
             _SHARED_MASKS.clear()  # many different keys in one process: start afresh
         shared = _SHARED_MASKS.setdefault(shared_key, ({}, {}))
@@ -153,6 +164,15 @@ class NNNConstraint:
     @property
     def done(self) -> bool:
         return self.state.phase == "done"
+
+    def _target(self) -> int:
+        s = self.state
+        if self.task == "fills":
+            return min(s.fill_idx, max(len(self.fill_steps) - 1, 0))
+        return min(s.track_idx, max(len(self.programs) - 1, 0))
+
+    def _current_range(self) -> tuple[int, int] | None:
+        return self.pitch_ranges[self._target()] if self.pitch_ranges else None
 
     def _current_is_drum(self) -> bool:
         if self.task == "fills":
@@ -193,6 +213,9 @@ class NNNConstraint:
         if ph == "expect_prog":
             return self._single(_prog_token(*self.programs[s.track_idx]))
         if ph == "expect_dens":
+            d = self.densities[s.track_idx] if s.track_idx < len(self.densities) else None
+            if d is not None:
+                return self._single(f"DENS_{d}")
             return self._cached(("dens",), lambda: self._group["dens"].clone())[:4]
         if ph == "expect_bar":
             return self._cached(("bar", self._rest_cap()), self._bar_mask)[:4]
@@ -214,8 +237,10 @@ class NNNConstraint:
             last = s.fill_idx == len(self.fill_steps) - 1
         room = min(max(bar_len - 1 - s.pos, 0), MAX_SHIFT_STEPS)
         next_ok = s.step is not None and s.pos + s.step <= bar_len - 1
-        key = (last, last and need_notes, runaway, room, s.vel_set and s.dur_set, self._current_is_drum(),
-               next_ok, self._rest_cap() if self.task == "tracks" else 0, s.resting)
+        bar_empty = self.every_bar and s.notes_in_bar == 0 and not s.resting
+        key = (last, (last and need_notes) or bar_empty, runaway, room, s.vel_set and s.dur_set,
+               self._current_is_drum(), next_ok, self._rest_cap() if self.task == "tracks" else 0, s.resting,
+               self._current_range())
         entry = self._cached(key, lambda: self._in_bar_mask(*key))
         bias_key = self._bias_key()
         if bias_key is not None:  # key control: the bias for this onset's beat position, folded in
@@ -224,7 +249,8 @@ class NNNConstraint:
             return entry[:4]
         # a pitch already sounding at this onset (or a full chord) is not allowed again
         playable = entry[4]
-        blocked = playable if len(s.chord) >= MAX_CHORD_NOTES else s.chord & playable
+        max_chord = self.max_chord_notes[self._target()] if self.max_chord_notes else MAX_CHORD_NOTES
+        blocked = playable if len(s.chord) >= max_chord else s.chord & playable
         if not blocked:
             return entry[:4]
         add = entry[3].clone()
@@ -262,9 +288,10 @@ class NNNConstraint:
 
     def _rest_cap(self) -> int:
         """The longest REST_k legal now (k bars after the current one, all empty): never past the last
-        bar, and never through it when the track still needs its first note."""
+        bar, and never through it when the track still needs its first note; never when every bar must
+        hold notes."""
         s = self.state
-        if self.task != "tracks":
+        if self.task != "tracks" or self.every_bar:
             return 0
         remaining = len(self.bar_steps) - s.bars_done
         if self.require_notes and s.notes_in_track == 0:
@@ -272,19 +299,30 @@ class NNNConstraint:
         return min(remaining, MAX_REST)
 
     def _in_bar_mask(self, last: bool, blocked: bool, runaway: bool, room: int, can_play: bool,
-                     drum: bool, next_ok: bool, rest_cap: int, resting: bool) -> torch.Tensor:
+                     drum: bool, next_ok: bool, rest_cap: int, resting: bool,
+                     pitch_range: tuple[int, int] | None = None) -> torch.Tensor:
         m = torch.zeros(self.V, dtype=torch.bool)
         if self.task == "tracks":
-            if not last:
-                self._allow_bar(m, rest_cap)
-            elif not blocked:
-                m[self.id["TRACK_END"]] = True
+            if not blocked:
+                if not last:
+                    self._allow_bar(m, rest_cap)
+                else:
+                    m[self.id["TRACK_END"]] = True
         elif not blocked:
             m[self.id["FILL_END"]] = True
         if resting:
             return m
         pitches = self._group["drum_pitch"] if drum else self._group["pitch"]
         nexts = self._group["drum_next"] if drum else self._group["next"]
+        if pitch_range is not None and not drum:  # the family's register (from the training data)
+            lo, hi = pitch_range
+            pitches = pitches.clone()
+            pitches[self.pitch0: self.pitch0 + lo] = False
+            pitches[self.pitch0 + hi + 1: self.pitch0 + 128] = False
+            nexts = nexts.clone()
+            for p in NEXT_PITCHES:
+                if not lo <= p <= hi:
+                    nexts[self.next0 + p - NEXT_PITCHES[0]] = False
         if runaway and not blocked:
             return m
         if runaway:  # over budget but a note is still required: only the shortest way to that note
@@ -323,11 +361,13 @@ class NNNConstraint:
             s.resting = k == "REST"
             s.pos = 0
             s.tokens_in_bar = 0
+            s.notes_in_bar = 0
             s.chord = set()
         elif ph == "expect_fill":
             s.phase = "in_bar"
             s.pos = 0
             s.tokens_in_bar = 0
+            s.notes_in_bar = 0
             s.chord = set()
             s.vel_set = s.dur_set = False
             s.step = None
@@ -349,6 +389,7 @@ class NNNConstraint:
             elif k == "NEXT":
                 s.pos += s.step or 0
                 s.chord = {token - self.next0 + NEXT_PITCHES[0]}
+                s.notes_in_bar += 1
                 s.notes_in_track += 1
                 s.notes_in_fills += 1
             elif k == "VEL":
@@ -359,6 +400,7 @@ class NNNConstraint:
                 s.vel_set = s.dur_set = True
             elif k == "PITCH":
                 s.chord.add(token - self.pitch0)
+                s.notes_in_bar += 1
                 s.notes_in_track += 1
                 s.notes_in_fills += 1
 
@@ -381,7 +423,10 @@ class NNNConstraint:
                     elif not self.state.dur_set:
                         tid = self.id["DUR_11"]
                     else:
-                        tid = self.pitch0 + (36 if self._current_is_drum() else 60)
+                        legal = m[self.pitch0: self.pitch0 + 128].nonzero().flatten().tolist()
+                        want = 36 if self._current_is_drum() else 60
+                        p = min(legal, key=lambda x: abs(x - want)) if legal else want
+                        tid = self.pitch0 + p
             else:
                 tid = int(m.nonzero()[0])
             out.append(tid)

@@ -25,25 +25,68 @@ log = logging.getLogger(__name__)
 
 
 class PackedTokens:
-    """``block_size`` chunks of a flat uint16 token stream (memory-mapped), as a torch-style dataset."""
+    """``block_size`` chunks of a flat uint16 token stream (memory-mapped), as a torch-style dataset.
 
-    def __init__(self, path: str | Path, block_size: int, *, stride: int | None = None) -> None:
+    With ``augment`` (a :class:`~codeplay_nb.tokenizers.augment.TokenTransposer`) and the builder's pitched
+    mask beside the stream, every chunk is transposed in token space by a shift drawn from
+    ``(seed, epoch, i)``: each epoch sees the windows in new keys, and a resumed run draws the same shifts
+    as an uninterrupted one. ``epoch`` is set by the trainer callback at each epoch's start."""
+
+    def __init__(self, path: str | Path, block_size: int, *, stride: int | None = None, augment=None,
+                 seed: int = 0) -> None:
         self.data = np.memmap(path, dtype=np.uint16, mode="r")
         self.block_size = block_size
         self.stride = stride or block_size
         self.n = max(0, (len(self.data) - block_size - 1) // self.stride + 1)
         if self.n == 0:
             raise ValueError(f"{path} holds {len(self.data)} tokens, fewer than one block of {block_size}")
+        mask_path = Path(str(path).removesuffix(".bin") + ".mask.bin")
+        self.augment = augment if augment is not None and mask_path.exists() else None
+        self.mask = np.memmap(mask_path, dtype=np.uint8, mode="r") if self.augment is not None else None
+        self.seed = seed
+        self.epoch = 0
 
     def __len__(self) -> int:
         return self.n
+
+    def shift_for(self, i: int, ids: np.ndarray, mask: np.ndarray) -> int:
+        lo, hi = self.augment.allowed(ids, mask)
+        if lo > hi:
+            return 0
+        r = np.random.default_rng([self.seed, self.epoch, i]).integers(lo, hi + 1)
+        return int(r)
 
     def __getitem__(self, i: int) -> dict:
         import torch
 
         s = i * self.stride
-        chunk = torch.from_numpy(self.data[s: s + self.block_size].astype(np.int64))
+        ids = self.data[s: s + self.block_size].astype(np.int64)
+        if self.augment is not None:
+            mask = np.asarray(self.mask[s: s + self.block_size])
+            ids = self.augment.apply(ids, mask, self.shift_for(i, ids, mask))
+        chunk = torch.from_numpy(ids)
         return {"input_ids": chunk, "labels": chunk.clone()}
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    """The newest complete Trainer checkpoint under ``out/trainer`` (``trainer_state.json`` is written last,
+    so a checkpoint cut short by a kill is passed over)."""
+    root = out / "trainer"
+    if not root.is_dir():
+        return None
+    done = [d for d in root.glob("checkpoint-*") if (d / "trainer_state.json").exists()
+            and d.name.split("-")[-1].isdigit()]
+    return max(done, key=lambda d: int(d.name.split("-")[-1]), default=None)
+
+
+def _epoch_setter(dataset: PackedTokens):
+    from transformers import TrainerCallback
+
+    class _Epoch(TrainerCallback):
+        def on_epoch_begin(self, args, state, control, **kw):
+            dataset.epoch = int(state.epoch + 1e-6) if state.epoch else 0
+
+    return _Epoch()
 
 
 def _loss_logger(history: list[dict], out: Path):
@@ -76,8 +119,14 @@ def train(
     model_config: ModelConfig | None = None,
     train_config: TrainConfig | None = None,
     ship_fp16: bool = True,
+    resume: bool = False,
+    augment: bool = True,
 ) -> dict:
-    """Train, save the final checkpoint to ``out_dir`` and return metrics (final train/val loss...)."""
+    """Train, save the final checkpoint to ``out_dir`` and return metrics (final train/val loss...).
+
+    Every ``save_steps`` the Trainer writes a full checkpoint (weights as safetensors, optimizer, scheduler,
+    RNG states, step) under ``out_dir/trainer``; ``resume`` continues from the newest complete one with no
+    lost steps. ``augment`` transposes training chunks per epoch in token space (needs the builder's mask)."""
     import torch
     from transformers import Trainer, TrainingArguments, set_seed
 
@@ -91,7 +140,12 @@ def train(
     set_seed(train_config.seed)
     tok = NNNTokenizer()
     block = min(train_config.block_size, model_config.n_positions)
-    train_ds = PackedTokens(data / "train.bin", block)
+    transposer = None
+    if augment:
+        from ..tokenizers.augment import TokenTransposer
+
+        transposer = TokenTransposer(tok)
+    train_ds = PackedTokens(data / "train.bin", block, augment=transposer, seed=train_config.seed)
     val_bin = data / "val.bin"  # a small build may hold no (or less than one block of) validation tokens
     val_ds = PackedTokens(val_bin, block) if val_bin.exists() and val_bin.stat().st_size // 2 > block else None
     manifest = json.loads((data / "manifest.json").read_text()) if (data / "manifest.json").exists() else {}
@@ -112,7 +166,9 @@ def train(
         logging_steps=train_config.logging_steps,
         eval_strategy="steps" if val_ds is not None else "no",
         eval_steps=train_config.eval_steps,
-        save_strategy="no",
+        save_strategy="steps",
+        save_steps=train_config.save_steps,
+        save_total_limit=2,
         report_to=[],
         seed=train_config.seed,
         data_seed=train_config.seed,
@@ -123,7 +179,19 @@ def train(
         max_grad_norm=1.0,
     )
     history: list[dict] = []
-    callbacks = [_loss_logger(history, out), _periodic_saver(out, train_config, manifest)]
+    resume_from = None
+    if resume:
+        resume_from = latest_checkpoint(out)
+        if resume_from is None:
+            from ..errors import CodeplayError
+
+            raise CodeplayError(f"nothing to resume in {out} (no complete checkpoint under {out}/trainer); "
+                                "start without --resume")
+        old = out / "log_history.json"
+        if old.exists():
+            step0 = int(resume_from.name.split("-")[-1])
+            history.extend(h for h in json.loads(old.read_text()) if h.get("step", 0) <= step0)
+    callbacks = [_loss_logger(history, out), _periodic_saver(out, train_config, manifest), _epoch_setter(train_ds)]
     eval_sub = None
     if val_ds is not None:
         import torch.utils.data as tud
@@ -132,12 +200,13 @@ def train(
         eval_sub = tud.Subset(val_ds, list(range(0, len(val_ds), max(1, len(val_ds) // n_eval)))[:n_eval])
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_sub, callbacks=callbacks)
     t0 = time.time()
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     seconds = time.time() - t0
     metrics = {
         "train_loss_final": _last(history, "loss"),
         "train_loss_mean": float(result.training_loss),
         "steps": int(result.global_step),
+        "resumed_from": resume_from.name if resume_from else None,
         "seconds": round(seconds, 1),
         "tokens_seen": int(result.global_step * train_config.batch_size * block * train_config.gradient_accumulation_steps),
         "parameters": int(n_params),

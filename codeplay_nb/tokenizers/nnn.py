@@ -2,7 +2,8 @@
 
 Layout (one piece or one training window)::
 
-    BOS GENRE_x EMOTION_x TBIN_x TEMPO_C_k TEMPO_F_f TS_NUM_n TS_DEN_d KEY_x BARS_n FAM_a FAM_b ... HEADER_END
+    BOS GENRE_x EMOTION_x TBIN_x TEMPO_C_k TEMPO_F_f TS_NUM_n TS_DEN_d KEY_x BARS_n FAM_a FAM_b ... [CHORD_c ...] HEADER_END
+    (the optional chord lane: one CHORD token per bar, root + quality, N = no chord, unknown allowed)
     [TRACK PROG_CONDUCTOR BAR [TS_NUM TS_DEN] [SHIFT_k TEMPO_C TEMPO_F] ... TRACK_END]   (only with changes)
     TRACK PROG_p DENS_d  BAR ev ev ... BAR ev ... REST_k ... TRACK_END
     TRACK ...
@@ -37,11 +38,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..attributes import EMOTIONS, GENRES, KEYS, TEMPO_BINS, Attributes, tempo_bin
+from ..chords import CHORD_LABELS
 from ..instruments import FAMILY_NAMES, family_of_program
 from ..music import Note, Piece, Tempo, TimeSignature, Track
 from .base import STEPS_PER_QUARTER, Tokenizer
 
-NNN_VERSION = "2.0"
+NNN_VERSION = "2.1"
 OUT_TPQ = 480  # decoded pieces use 480 ticks per quarter (40 ticks per grid step)
 MAX_SHIFT_STEPS = 48
 N_VEL_BINS = 8
@@ -58,6 +60,8 @@ MIN_BPM, MAX_BPM = 0.1, 399.9
 NEXT_PITCHES = range(21, 109)  # NEXT_p exists for the piano range
 MAX_REST = 16  # REST_2 .. REST_16
 CONDUCTOR = "CONDUCTOR"
+CHORD_LANE_DROPOUT = 0.3  # training: the chord lane is left out of this share of examples
+CHORD_BAR_DROPOUT = 0.15  # ... and a bar's chord is written as unknown this often
 
 SPECIAL = ("PAD", "BOS", "EOS", "HEADER_END", "TRACK", "TRACK_END", "BAR", "FILL", "FILL_START", "FILL_END")
 
@@ -134,6 +138,7 @@ def build_vocab() -> list[str]:
     v += [f"PITCH_{p}" for p in range(128)]
     v += [f"NEXT_{p}" for p in NEXT_PITCHES]
     v += [f"REST_{k}" for k in range(2, MAX_REST + 1)]
+    v += [f"CHORD_{c}" for c in CHORD_LABELS]  # 2.1: the optional chord lane (one per bar, in the header)
     return v
 
 
@@ -207,8 +212,16 @@ class NNNTokenizer(Tokenizer):
             key_token(attributes.key),
             f"BARS_{min(max(n_bars, 1), MAX_BARS_TOKEN)}",
             *[f"FAM_{f}" for f in fams],
+            *self.chord_lane(attributes.chords, n_bars),
             "HEADER_END",
         ]
+
+    @staticmethod
+    def chord_lane(chords: Sequence[str] | None, n_bars: int) -> list[str]:
+        """``CHORD_x`` per bar (unknown past the given ones), or nothing when no chords are known."""
+        if not chords:
+            return []
+        return [f"CHORD_{chords[b] if b < len(chords) else 'unknown'}" for b in range(n_bars)]
 
     # ------------------------------------------------------------------ encode
     def quantise(self, piece: Piece, n_bars: int | None = None, *, keep_empty: bool = False
@@ -396,11 +409,17 @@ class NNNTokenizer(Tokenizer):
         Genre, emotion and key are dropped to ``unknown`` at random so the model handles missing ones."""
         from dataclasses import replace
 
+        chords = attributes.chords
+        if chords is not None and rng.random() < CHORD_LANE_DROPOUT:
+            chords = None  # no lane: the model also learns to compose without chords asked
+        elif chords is not None:
+            chords = tuple("unknown" if rng.random() < CHORD_BAR_DROPOUT else c for c in chords)
         attrs = replace(
             attributes,
             genre=None if rng.random() < 0.25 else attributes.genre,
             emotion=None if rng.random() < 0.25 else attributes.emotion,
             key=None if rng.random() < 0.25 else attributes.key,
+            chords=chords,
         )
         n_tracks = sum(1 for t in window.tracks if t.notes)
         order = list(range(n_tracks))

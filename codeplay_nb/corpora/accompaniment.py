@@ -19,20 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .attributes import PITCH_CLASSES, pitch_class
-from .corpora import (
-    CorpusItem,
-    Skipped,
-    describe_piece,
-    load_nottingham,
-    pop909_piece,
-    pop909_song_dirs,
-    record_skip,
-    resolve_data_dir,
-    stable_fraction,
-)
-from .errors import CodeplayError
-from .music import Note, Piece, Tempo, TimeSignature, Track
+from ..attributes import PITCH_CLASSES, pitch_class
+from ..errors import CodeplayError
+from ..music import Note, Piece, Tempo, TimeSignature, Track
+from .base import CorpusItem, Skipped, describe_piece, record_skip, resolve_data_dir, stable_fraction
+from .drumswap import pick_groove_beat, swap_drums
+from .nottingham import load_nottingham
+from .pop909 import pop909_piece, pop909_song_dirs
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +125,7 @@ def render_accompaniment(
         if proc.returncode != 0 or not out.exists():
             msg = (proc.stderr + proc.stdout).strip().splitlines()
             raise CodeplayError(f"mma failed for groove {groove!r}: {msg[-1] if msg else 'no output'}")
-        from .io import read_midi
+        from ..io import read_midi
 
         raw = read_midi(out)
     out_tpq = tpq or raw.tpq
@@ -302,12 +295,14 @@ def accompany(piece: Piece, grid, groove: str, seed: int = 0) -> Piece:
 def accompanied_corpus(
     data_dir: str | os.PathLike | None = None, *, sources: Sequence[str] = ("pop909", "nottingham"),
     grooves: Sequence[str] | None = None, per_piece: int = 1, seed: int = 0, limit: int | None = None,
-    skipped: Skipped | None = None, threads: int = 2,
+    skipped: Skipped | None = None, threads: int = 2, real_drums: bool = True,
 ) -> Iterator[CorpusItem]:
     """Real melodies and chord progressions with mma accompaniment in ``per_piece`` grooves each (chosen
     deterministically from ``seed`` among the grooves that fit the meter). ``limit`` counts source pieces
     per source. Genre = the groove's style; tempo, key and melody from the source. mma runs in ``threads``
-    subprocesses at a time; items come out in source order."""
+    subprocesses at a time; items come out in source order. With ``real_drums`` the looped mma drum part is
+    replaced by a human Groove MIDI beat of the same genre and a nearby tempo where one exists
+    (``meta["drums"]`` names it)."""
     if not mma_available():
         record_skip(skipped, "mma", "mma", "mma is not installed (apt-get install mma)")
         return
@@ -343,9 +338,16 @@ def accompanied_corpus(
         if out is None:
             record_skip(skipped, "mma", f"{piece_id}+{groove}", err)
             continue
-        attrs = describe_piece(out, genre=GROOVES.get(groove, (None, 0))[0], key=key)
+        genre = GROOVES.get(groove, (None, 0))[0]
+        meta = {"groove": groove}
+        if real_drums:
+            beat = pick_groove_beat(genre, out.tempos[0].qpm, f"{piece_id}/{groove}", root)
+            swapped = swap_drums(out, beat, f"{piece_id}/{groove}") if beat is not None else out
+            if swapped is not out:
+                out, meta["drums"] = swapped, beat.piece_id
+        attrs = describe_piece(out, genre=genre, key=key)
         yield CorpusItem(out, attrs, "mma", f"mma/{piece_id}/{groove}", group=piece_id,
-                         key_from_piece=bool(out.key_signatures), meta={"groove": groove})
+                         key_from_piece=bool(out.key_signatures), meta=meta)
 
 
 def _ordered_map(fn, iterable, threads: int):
