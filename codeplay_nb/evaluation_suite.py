@@ -344,8 +344,9 @@ def table_rows(report: dict) -> list[list[str]]:
         g = m.get("genre")
         genre.append("-" if g is None else f"{100 * g['accuracy']:.1f}% ± {100 * g['std']:.1f} "
                                            f"(chance {100 * g['chance']:.0f}%)")
-    rows.append([f"genre predictable from the music ({len((next(iter(models.values())).get('genre') or {}).get('genres', []))} genres)",
-                 "-", *genre])
+    n_genres = max((len(m["genre"]["genres"]) for m in models.values() if m.get("genre")), default=0)
+    rows.append([f"genre predictable from the music ({n_genres} genres)" if n_genres else
+                 "genre predictable from the music (not run)", "-", *genre])
     rows.append(["instruments exactly as requested", "-", *(_cell(m["instruments_exact"], "pct") for m in models.values())])
     rows.append(["median seconds per clip", "-", *(f"{m['compose_seconds_median']:.2f}" for m in models.values())])
     return rows
