@@ -17,6 +17,8 @@ from codeplay_nb.text import EmptyPromptError, classify, closest_known_genre, ev
 from codeplay_nb.text.prompts import PromptGenerator, generate_prompts
 
 NATURAL = Path(__file__).parent / "data" / "prompts_natural.tsv"
+EVAL_TUNE = Path(__file__).parent / "data" / "prompts_eval_tune.tsv"
+EVAL_TEST = Path(__file__).parent / "data" / "prompts_eval_test.tsv"
 
 
 # --- rules (no model) ------------------------------------------------------------------------------
@@ -91,7 +93,59 @@ def test_validation_split_holds_out_vocabulary_and_frames():
             assert not set(words) & set(getattr(val.v, attr)[key]), (attr, key)
     assert not {s for s, _, _ in train.v.game_scenes} & {s for s, _, _ in val.v.game_scenes}
     assert not set(train.frames) & set(val.frames)
-    assert {e.frame for e in val.generate(300)} <= set(val.frames)
+    assert {e.frame for e in val.generate(300)} <= {*val.frames, "style"}
+    assert not {st.name for st in train.v.styles} & {st.name for st in val.v.styles}
+
+
+def test_generator_speaks_of_styles_with_implied_labels():
+    gen = PromptGenerator("train", seed=5, use_nrc=False)
+    examples = [gen.sample_style() for _ in range(300)]
+    assert sum(e.genre is not None for e in examples) > 150
+    # a style, ensemble or genre brings its instruments as labels even when the prompt names none
+    from codeplay_nb.text.styles import find_styles
+
+    implied = [e for e in examples if e.instruments and not find_rules(e.text).instruments]
+    assert len(implied) > 50
+    assert sum(bool(find_styles(e.text)) for e in examples) > 200
+
+
+# --- style table and Korean tables -------------------------------------------------------------------
+def test_style_table_is_data_and_covers_styles_scenes_and_korean():
+    from codeplay_nb.text.styles import KINDS, load_styles
+
+    styles = load_styles()
+    assert len(styles) >= 250
+    assert {s.kind for s in styles} == set(KINDS)
+    by_name = {s.name: s for s in styles}
+    assert by_name["synthwave"].genre == "electronic" and "synth" in by_name["synthwave"].instruments
+    assert set(by_name["jazz trio"].instruments) == {"piano", "bass", "drums"}
+    assert by_name["lullaby"].tempo == "slow" and by_name["lullaby"].emotion == "calm"
+    assert sum(bool(s.korean) for s in styles) >= 200
+
+
+@pytest.mark.parametrize(
+    ("prompt", "names"),
+    [
+        ("a heroic march for soldiers", {"heroic", "march"}),
+        ("cozy coffee-shop acoustic set", {"cozy", "coffee shop", "acoustic"}),
+        ("drum and bass for a night drive", {"drum and bass", "night drive"}),
+        ("big band swing", {"big band"}),
+    ],
+)
+def test_find_styles(prompt, names):
+    from codeplay_nb.text.styles import find_styles
+
+    assert {m.style.name for m in find_styles(prompt)} == names
+
+
+def test_korean_gloss_reads_words_particles_negation_and_mixed_text():
+    from codeplay_nb.text.styles import gloss_korean
+
+    assert gloss_korean("슬픈 피아노 음악") == "sad piano music"
+    assert gloss_korean("드럼 없이 잔잔한 기타로") == "without drums calm gentle guitar"
+    assert gloss_korean("epic한 전투 음악 with choir") == "epic battle with choir"
+    assert "string quartet" in gloss_korean("결혼식 입장곡, 현악 사중주로")
+    assert gloss_korean("산책할 때") == ""  # one-syllable words only as whole words
 
 
 # --- shipped model -----------------------------------------------------------------------------------
@@ -113,9 +167,65 @@ def test_classify_clear_prompts(prompt, genre, emotion, tbin, instruments):
         assert a.emotion == emotion
     assert a.tempo_bin == tbin
     assert set(instruments) <= set(a.instruments)
-    assert set(a.probabilities) == {"genre", "emotion", "tempo_bin", "instruments"}
+    assert set(a.probabilities) == {"genre", "emotion", "tempo_bin", "instruments", "instrument_source", "reading"}
     assert math.isclose(sum(a.probabilities["emotion"].values()), 1.0, abs_tol=1e-3)
     assert set(a.probabilities["instruments"]) == set(INSTRUMENTS)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "genre", "implied"),
+    [
+        ("a heroic march for soldiers", "classical", {"brass", "drums"}),
+        ("big band swing for a dance hall", "jazz", {"brass", "drums"}),
+        ("punk rock about skateboarding", "rock", {"guitar", "bass", "drums"}),
+        ("synthwave for a night drive", "electronic", {"synth"}),
+        ("a jazz trio in a hotel bar", "jazz", {"piano", "bass", "drums"}),
+        ("chamber music for a quiet dinner", "classical", {"strings"}),
+        ("8-bit level music", "game", {"synth"}),
+    ],
+)
+def test_classify_infers_genre_and_instruments_from_styles(prompt, genre, implied):
+    a = classify(prompt)
+    assert a.genre == genre
+    assert implied <= set(a.instruments)
+    src = a.probabilities["instrument_source"]
+    for f in implied:
+        assert src[f] == "implied"
+        assert a.probabilities["instruments"][f] < 1.0
+
+
+def test_named_instruments_rank_above_implied_ones():
+    a = classify("orchestral piece with a solo piano")
+    pr, src = a.probabilities["instruments"], a.probabilities["instrument_source"]
+    assert a.instruments[0] == "piano" and src["piano"] == "named" and pr["piano"] == 1.0
+    assert {"strings", "brass"} <= set(a.instruments)
+    assert all(pr[f] < 1.0 for f in a.instruments if src[f] == "implied")
+    assert "drums" not in classify("punk rock, no drums").instruments
+
+
+@pytest.mark.parametrize(
+    ("prompt", "genre", "emotion", "tbin", "instruments"),
+    [
+        ("슬픈 피아노 음악", None, "sad", "slow", {"piano"}),
+        ("신나는 8비트 게임 음악", "game", "happy", None, {"synth"}),
+        ("잔잔한 첼로와 오르간", None, "calm", "slow", {"strings", "organ"}),
+        ("epic한 전투 음악 with choir", None, "epic", "fast", {"choir"}),
+        ("빠른 테크노, 드럼 없이", "electronic", None, "fast", set()),
+    ],
+)
+def test_classify_korean_and_mixed_prompts(prompt, genre, emotion, tbin, instruments):
+    a = classify(prompt)
+    assert a.probabilities["reading"]["language"] == "Korean"
+    assert a.probabilities["reading"]["method"].startswith("korean-tables")
+    if genre:
+        assert a.genre == genre
+    if emotion:
+        assert a.emotion == emotion
+    if tbin:
+        assert a.tempo_bin == tbin
+    assert instruments <= set(a.instruments)
+    if "드럼 없이" in prompt:
+        assert "drums" not in a.instruments
 
 
 def test_classify_keeps_unstated_genre_unknown_and_reads_bpm_and_key():
@@ -136,11 +246,40 @@ def test_classify_empty_long_and_non_english_prompts():
     assert any("English-only" in n for n in foreign.notes)
 
 
+@pytest.mark.parametrize(
+    ("path", "lang", "floors"),
+    [
+        # measured once on each half after tuning on the tuning half only (README / notebook 03); floors sit a
+        # little below the measured figures so a regression fails
+        (EVAL_TUNE, "en", {"genre": 0.95, "emotion": 0.80, "tempo_bin": 0.80, "instrument_recall": 0.90}),
+        (EVAL_TUNE, "ko", {"genre": 0.90, "emotion": 0.90, "tempo_bin": 0.85, "instrument_recall": 0.90}),
+        (EVAL_TEST, "en", {"genre": 0.90, "emotion": 0.80, "tempo_bin": 0.75, "instrument_recall": 0.90}),
+        (EVAL_TEST, "ko", {"genre": 0.85, "emotion": 0.85, "tempo_bin": 0.70, "instrument_recall": 0.85}),
+    ],
+)
+def test_natural_eval_halves(path, lang, floors):
+    from codeplay_nb.text.evaluate import evaluate_by_language
+
+    m = evaluate_by_language(path)[lang]
+    assert m["n_prompts"] >= 20
+    for head, floor in floors.items():
+        assert m[head] >= floor, (head, m)
+
+
+def test_eval_halves_are_disjoint_and_large_enough():
+    from codeplay_nb.text.evaluate import read_labelled_tsv, read_languages
+
+    tune, test = read_labelled_tsv(EVAL_TUNE), read_labelled_tsv(EVAL_TEST)
+    assert not {r.prompt for r in tune} & {r.prompt for r in test}
+    langs = read_languages(EVAL_TUNE) + read_languages(EVAL_TEST)
+    assert langs.count("en") >= 150 and langs.count("ko") >= 40
+
+
 def test_natural_prompt_accuracy_meets_targets():
     m = evaluate_prompts(NATURAL)
     assert m["n_prompts"] >= 60
     assert m["emotion"] >= 0.85, m
-    assert m["genre"] >= 0.80, m
+    assert m["genre"] >= 0.90, m
     assert m["tempo_bin"] >= 0.85, m
     assert m["instrument_recall"] >= 0.85, m
 
@@ -149,8 +288,12 @@ def test_natural_prompt_accuracy_meets_targets():
 def test_cli_json_keys(capsys):
     assert main(["classify", "upbeat chiptune with a square wave lead", "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
-    assert list(obj) == ["prompt", "genre", "emotion", "tempo_bin", "bpm", "instruments", "probabilities"]
+    assert list(obj) == ["prompt", "genre", "emotion", "tempo_bin", "bpm", "instruments", "inferred_instruments",
+                         "language", "method", "probabilities"]
     assert obj["tempo_bin"] in TEMPO_BINS and isinstance(obj["instruments"], list)
+    assert obj["language"] == "English" and obj["method"]
+    assert "synth" in obj["instruments"] and obj["inferred_instruments"] == [
+        f for f in obj["instruments"] if obj["probabilities"]["instrument_source"][f] == "implied"]
 
 
 def test_cli_file_prints_one_object_per_line(tmp_path, capsys):

@@ -10,7 +10,10 @@ from pathlib import Path
 from ..attributes import Attributes
 from ..errors import CodeplayError
 
-JSON_KEYS = ("prompt", "genre", "emotion", "tempo_bin", "bpm", "instruments", "probabilities")
+JSON_KEYS = (
+    "prompt", "genre", "emotion", "tempo_bin", "bpm", "instruments", "inferred_instruments", "language", "method",
+    "probabilities",
+)
 
 
 def register(subparsers) -> None:
@@ -28,7 +31,9 @@ def register(subparsers) -> None:
 
 
 def attributes_json(prompt: str, attrs: Attributes) -> dict:
-    """The JSON object of one prompt: exactly the keys in :data:`JSON_KEYS`."""
+    """The JSON object of one prompt: exactly the keys in :data:`JSON_KEYS` (``inferred_instruments``: the
+    returned instruments the prompt implies rather than names; ``language`` / ``method``: how it was read)."""
+    reading = attrs.probabilities.get("reading", {})
     return {
         "prompt": prompt,
         "genre": attrs.genre,
@@ -36,8 +41,17 @@ def attributes_json(prompt: str, attrs: Attributes) -> dict:
         "tempo_bin": attrs.tempo_bin,
         "bpm": attrs.bpm,
         "instruments": list(attrs.instruments),
+        "inferred_instruments": inferred_instruments(attrs),
+        "language": reading.get("language"),
+        "method": reading.get("method"),
         "probabilities": attrs.probabilities,
     }
+
+
+def inferred_instruments(attrs: Attributes) -> list[str]:
+    """The returned instruments that the prompt implies (a style, ensemble or scene) rather than names."""
+    source = attrs.probabilities.get("instrument_source", {})
+    return [f for f in attrs.instruments if source.get(f) == "implied"]
 
 
 def format_attributes(attrs: Attributes) -> str:
@@ -48,12 +62,24 @@ def format_attributes(attrs: Attributes) -> str:
         f"genre        {genre}",
         f"emotion      {attrs.emotion} ({pr['emotion'][attrs.emotion]:.2f})",
         f"tempo        {attrs.tempo_bin.replace('_', ' ')}, {attrs.bpm:g} BPM ({pr['tempo_bin'][attrs.tempo_bin]:.2f})",
-        f"instruments  {', '.join(attrs.instruments) or 'not named (the model chooses)'}",
+        f"instruments  {_instrument_text(attrs)}",
     ]
+    reading = pr.get("reading", {})
+    if reading:
+        styles = ", ".join(reading.get("styles", []))
+        lines.append(f"read as      {reading.get('language')} ({reading.get('method')})" + (f"; styles: {styles}" if styles else ""))
     if attrs.key:
         lines.append(f"key          {attrs.key}")
     lines.extend(f"note: {n}" for n in attrs.notes)
     return "\n".join(lines)
+
+
+def _instrument_text(attrs: Attributes) -> str:
+    if not attrs.instruments:
+        return "not named (the model chooses)"
+    pr = attrs.probabilities.get("instruments", {})
+    implied = set(inferred_instruments(attrs))
+    return ", ".join(f"{f} ({pr.get(f, 1.0):.2f}{', implied' if f in implied else ''})" for f in attrs.instruments)
 
 
 def _read_prompts(args: argparse.Namespace) -> list[str]:

@@ -30,29 +30,33 @@ from .styles import Style, StyleMatch
 
 NO_GENRE = "none"
 KIND_WEIGHT = {"genre": 1.0, "style": 1.0, "ensemble": 1.0, "scene": 0.6, "use": 0.6, "mood": 0.5}
+# a broad genre ("jazz", "rock") spans many tempos and moods: its row's usual tempo and emotion count less
+BROAD = {"genre": 0.4}
 IMPLIED_INSTRUMENT = {"ensemble": 0.9, "style": 0.8, "genre": 0.7, "scene": 0.45, "use": 0.45, "mood": 0.4}
 
 
 @dataclass(frozen=True)
 class Weights:
-    head: float = 1.0
-    zs_genre: float = 0.5
-    zs_emotion: float = 1.0
-    zs_tempo: float = 0.0
+    """Evidence weights, chosen by a coordinate search over a small grid on the tuning half only."""
+
+    head: float = 0.5
+    zs_genre: float = 0.25
+    zs_emotion: float = 0.0  # label descriptions did not help emotion on the tuning half; styles do
+    zs_tempo: float = 0.3
     zs_temp: float = 0.05
-    named_genre: float = 4.0
-    style_genre: float = 3.0
-    emotion_words: float = 2.5
+    named_genre: float = 2.0
+    style_genre: float = 4.0
+    emotion_words: float = 1.5
     emotion_words_foreign: float = 5.0
     style_emotion: float = 1.2
     tempo_stated: float = 6.0
-    style_tempo: float = 1.5
-    emotion_tempo: float = 0.8
+    style_tempo: float = 2.5
+    emotion_tempo: float = 0.4
     similar_style: float = 1.0  # zero-shot style evidence at similarity 1 (scaled down to 0 at SIMILAR_MIN)
     similar_min: float = 0.55
     similar_top: int = 2
     genre_min_prob: float = 0.4
-    instrument_min_prob: float = 0.6
+    instrument_min_prob: float = 0.7
     head_instrument_cap: float = 0.85
 
 
@@ -125,7 +129,8 @@ def combine(hp: dict[str, dict[str, float]], sims: dict | None, rules: RuleFindi
         e[emo] += stated / len(rules.emotions)
     for ev in evidence:
         if ev.style.emotion:
-            e[ev.style.emotion] += w.style_emotion * ev.weight * (0.5 if rules.emotions else 1.0)
+            e[ev.style.emotion] += (w.style_emotion * ev.weight * (0.5 if rules.emotions else 1.0)
+                                    * BROAD.get(ev.style.kind, 1.0))
     emotion_p = _softmax(e)
     emotion = max(emotion_p, key=emotion_p.get)
     # tempo
@@ -136,7 +141,7 @@ def combine(hp: dict[str, dict[str, float]], sims: dict | None, rules: RuleFindi
         t[rules.genre_tempo] += w.style_tempo
     for ev in evidence:
         if ev.style.tempo:
-            t[ev.style.tempo] += w.style_tempo * ev.weight
+            t[ev.style.tempo] += w.style_tempo * ev.weight * BROAD.get(ev.style.kind, 1.0)
     t[EMOTION_DEFAULT_TEMPO[emotion]] += w.emotion_tempo
     tempo_p = _softmax(t)
     # instruments

@@ -155,3 +155,30 @@ def plot_confusion(matrix: list[list[int]], labels: Sequence[str], title: str):
     fig.update_layout(title=title, xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
                       width=520, height=480)
     return fig
+
+
+def natural_report(paths: Sequence[str | Path], *, model=None) -> list[dict]:
+    """One row per file and language (en, ko, all): accuracy per head, instrument recall and precision."""
+    rows = []
+    for path in paths:
+        for lang, m in evaluate_by_language(path, model=model).items():
+            rows.append({"set": Path(path).stem, "lang": lang, "n": m["n_prompts"],
+                         **{k: round(m[k], 3) for k in ("genre", "emotion", "tempo_bin", "instrument_recall",
+                                                        "instrument_precision")}})
+    return rows
+
+
+def natural_confusion_figures(path: str | Path, *, model=None) -> dict:
+    """Plotly confusion matrices (genre incl. "none", emotion, tempo bin) on a labelled TSV, where labelled."""
+    from .classifier import default_classifier
+
+    rows = read_labelled_tsv(path)
+    preds = (model or default_classifier()).classify_many([r.prompt for r in rows])
+    figs = {}
+    for head, labels, attr in (("genre", (*GENRES, "none"), "genre"), ("emotion", EMOTIONS, "emotion"),
+                               ("tempo_bin", TEMPO_BINS, "tempo_bin")):
+        pairs = [(getattr(r, attr), getattr(p, attr)) for r, p in zip(rows, preds, strict=True)
+                 if getattr(r, attr) is not None]
+        m = confusion_matrix([t for t, _ in pairs], [g for _, g in pairs], labels)
+        figs[head] = plot_confusion(m, labels, f"{head} ({Path(path).stem})")
+    return figs

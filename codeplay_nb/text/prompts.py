@@ -30,8 +30,10 @@ from .lexicon import (
     nrc_emotion_words,
     split_hint,
 )
+from .styles import load_styles
 
 SPLITS = ("train", "val")
+STYLE_SHARE = 0.35  # share of prompts built around a style-table entry
 NO_GENRE = "none"
 
 
@@ -64,6 +66,7 @@ class _Vocab:
         self.tempo_words = {b: _pick_split(ws, split) for b, ws in TEMPO_WORDS.items()}
         self.emotion_words = {e: _pick_split(ws, split) for e, ws in EMOTION_WORDS.items()}
         self.emotion_scenes = {e: _pick_split(ws, split) for e, ws in EMOTION_SCENES.items()}
+        self.styles = _pick_split(load_styles(), split, key=lambda st: st.name)
         self.nrc = {e: _pick_split(ws, split) for e, ws in nrc_emotion_words().items()} if use_nrc else {}
         self.split = split
 
@@ -212,6 +215,57 @@ class PromptGenerator:
 
     # --- sampling --------------------------------------------------------------------------------
     def sample(self) -> PromptExample:
+        if self.rng.random() < STYLE_SHARE:
+            return self.sample_style()
+        return self._sample_words()
+
+    def sample_style(self) -> PromptExample:
+        """A prompt that names a style, ensemble, scene or use from the style table; its labels are the
+        table's (genre, implied instruments for genres/styles/ensembles, usual tempo and emotion) unless the
+        prompt states otherwise."""
+        rng = self.rng
+        st = rng.choice(self.v.styles)
+        phrase = rng.choice((st.name, *st.aliases))
+        emotion = st.emotion if st.emotion and rng.random() < 0.65 else rng.choice(EMOTIONS)
+        say_emotion = emotion != st.emotion or rng.random() < 0.35
+        implied = set(st.instruments) if st.kind in ("genre", "style", "ensemble") else set()
+        named = set(rng.sample(FAMILY_NAMES, rng.choices((0, 1, 2), weights=(0.6, 0.3, 0.1))[0]))
+        excluded = rng.choice(sorted(implied)) if implied and rng.random() < 0.06 else None
+        fams = (implied | named) - {excluded}
+        stated_tempo = rng.random() < 0.3
+        tbin = rng.choice(TEMPO_BINS) if stated_tempo else (st.tempo or EMOTION_DEFAULT_TEMPO[emotion])
+        if not stated_tempo and emotion != st.emotion:
+            tbin = EMOTION_DEFAULT_TEMPO[emotion] if st.kind in ("scene", "use", "mood") else tbin
+        adj = self._emotion_adj(emotion) if say_emotion else ""
+        noun = rng.choice(self.nouns)
+        if st.kind in ("scene", "use", "mood"):
+            core = rng.choice((
+                f"{adj} music for {phrase}", f"a {adj} {noun} for a {phrase}", f"{phrase}, {adj}",
+                f"soundtrack for {phrase} {adj}", f"{adj} {phrase} vibes", f"something {adj} for the {phrase}",
+                f"{phrase} {noun}", f"background music for {phrase}, {adj}",
+            ))
+        else:
+            core = rng.choice((
+                f"{adj} {phrase} {noun}", f"a {adj} {phrase} piece", f"{phrase}, {adj}", f"{adj} {phrase}",
+                f"something {phrase}-ish and {adj}", f"{phrase} {noun} that feels {adj}", f"{phrase}",
+                f"{adj} {noun} in a {phrase} style",
+            ))
+        if not adj:
+            core = core.replace(" and ,", "").replace("that feels ", "").replace(", ,", ",")
+        parts = [core]
+        if rng.random() < 0.3:
+            scene, _ = self._scene(emotion)
+            parts.append(self._scene_phrase(scene))
+        if stated_tempo:
+            parts.append(self._tempo_phrase(tbin)[1])
+        if named or excluded:
+            parts.append(self._instrument_phrase(sorted(named - implied), excluded))
+        text = rng.choice(self.prefixes) + ", ".join(p for p in parts if p.strip())
+        text = " ".join(text.replace(" ,", ",").split()).replace("a a ", "a ").replace("a an ", "an ")
+        text = add_noise(text, rng)
+        return PromptExample(text, emotion, tbin, st.genre, tuple(f for f in FAMILY_NAMES if f in fams), "style")
+
+    def _sample_words(self) -> PromptExample:
         rng = self.rng
         emotion = rng.choice(EMOTIONS)
         genre: str | None = None

@@ -18,9 +18,10 @@ from torch import nn
 
 from .backbones import MINILM, TransformerBackbone, load_backbone
 from .classifier import PromptClassifier
-from .evaluate import evaluate_examples, evaluate_prompts
+from .evaluate import evaluate_by_language, evaluate_examples
 from .heads import HeadsConfig, PromptHeads, save_heads
 from .prompts import NO_GENRE, PromptExample, generate_prompts
+from .zeroshot import ZeroShotBank, build_bank, save_bank
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,11 @@ class TrainResult:
     train_examples: list[PromptExample]
     val_examples: list[PromptExample]
     seconds: float
+    bank: ZeroShotBank | None = None
 
     def classifier(self, vocabulary: str = "all") -> PromptClassifier:
         """The trained classifier; ``vocabulary="train"`` to score held-out prompts honestly."""
-        return PromptClassifier(self.backbone, self.heads, vocabulary=vocabulary)
+        return PromptClassifier(self.backbone, self.heads, vocabulary=vocabulary, bank=self.bank)
 
 
 def build_dataset(cfg: TrainConfig) -> tuple[list[PromptExample], list[PromptExample]]:
@@ -155,8 +157,9 @@ def train_heads(cfg: TrainConfig, *, backbone: TransformerBackbone | None = None
         backbone=backbone.name, features=cfg.features,
     )
     heads, history = fit_heads(features, label_tensors(train, config), config, cfg, log=log)
+    bank = build_bank(backbone)
     # held-out prompts are scored with rules that do not know the held-out words either
-    val_metrics = evaluate_examples(val, model=PromptClassifier(backbone, heads, vocabulary="train")) if val else {}
+    val_metrics = evaluate_examples(val, model=PromptClassifier(backbone, heads, vocabulary="train", bank=bank)) if val else {}
     if cfg.final:
         # the figures above belong to heads that never saw the held-out words; the final heads also learn
         # them from fresh prompts of the held-out vocabulary (not the validation prompts themselves)
@@ -167,7 +170,7 @@ def train_heads(cfg: TrainConfig, *, backbone: TransformerBackbone | None = None
         train = train + extra
         heads, history = fit_heads(features, label_tensors(train, config), config, cfg, log=log)
     heads.config.metrics.update({"validation": val_metrics, "train_config": cfg.to_dict()})
-    return TrainResult(heads, backbone, history, val_metrics, train, val, time.perf_counter() - start)
+    return TrainResult(heads, backbone, history, val_metrics, train, val, time.perf_counter() - start, bank)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-train", type=int)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--backbone", default=MINILM)
-    parser.add_argument("--natural", help="a labelled TSV of natural prompts to report accuracy on")
+    parser.add_argument("--natural", action="append",
+                        help="a labelled TSV of natural prompts to report accuracy on (repeatable)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args(argv)
     if args.threads:
@@ -194,12 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     backbone = load_backbone(cfg.backbone)
     result = train_heads(cfg, backbone=backbone)
     print("held-out validation:", json.dumps({k: round(v, 4) for k, v in result.val_metrics.items()}))
-    if args.natural:
-        clf = PromptClassifier(backbone, result.heads)
-        nat = evaluate_prompts(args.natural, model=clf)
-        result.heads.config.metrics["natural"] = nat
-        print("natural prompts:", json.dumps({k: round(v, 4) for k, v in nat.items()}))
+    for path in args.natural or ():
+        nat = evaluate_by_language(path, model=result.classifier())
+        result.heads.config.metrics.setdefault("natural", {})[Path(path).stem] = nat
+        print(f"natural prompts {Path(path).name}:", json.dumps(
+            {lang: {k: round(v, 4) for k, v in m.items()} for lang, m in nat.items()}))
     out = save_heads(result.heads, Path(args.out))
+    save_bank(result.bank, out)
     print(f"saved heads to {out} in {result.seconds:.1f} s")
     return 0
 
