@@ -388,8 +388,23 @@ def structure_report_json(report: dict) -> dict:
     return out
 
 
+def merge_reports(report: dict, earlier: dict, name: str) -> list[str]:
+    """Add the model columns of an earlier report (``two_sample_report.json``, e.g. written by the previous
+    package version for the previous checkpoint, which the current tokenizer cannot load) to ``report``;
+    a label already present becomes ``"label (name)"``. Returns warnings: the comparison is only fair
+    on the same real windows."""
+    warnings = []
+    if [(w["file"], w["first_bar"]) for w in earlier.get("windows", [])] != [
+            (w["file"], w["first_bar"]) for w in report["windows"]]:
+        warnings.append(f"{name}: its real windows differ from this run's (other --n, --bars, --seed or data)")
+    for label, m in earlier["models"].items():
+        key = label if label not in report["models"] else f"{label} ({name})"
+        report["models"][key] = m
+    return warnings
+
+
 __all__ = [
     "aggregate", "evaluate_one_model", "evaluate_structure", "format_structure_table", "genre_requests",
-    "measure", "paired_request", "read_real", "song_key", "structure_report_json", "table_rows",
+    "measure", "merge_reports", "paired_request", "read_real", "song_key", "structure_report_json", "table_rows",
     "validation_files", "validation_windows",
 ]

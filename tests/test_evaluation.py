@@ -444,3 +444,14 @@ def test_cli_eval_two_sample_prints_one_table_and_compares_checkpoints(band_dir,
     assert set(data["models"]) == {"old_ckpt", "new_ckpt"} and data["config"]["bars"] == 4
     assert main(["eval", "--real", str(band_dir), "--compare", "x"]) == 2
     assert "--two-sample" in capsys.readouterr().err
+    # the previous checkpoint's report (e.g. from the previous package version) as extra columns
+    again = tmp_path / "again"
+    assert main(["eval", "--real", str(band_dir), "--two-sample", "--n", "6", "--bars", "4", "--genre-n", "0",
+                 "--with-report", str(out / "two_sample_report.json"), "--out", str(again), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    header = next(line for line in captured.out.splitlines() if line.startswith("measure"))
+    assert header.split()[-3:] == ["shipped", "old_ckpt", "new_ckpt"]
+    assert "warning" not in captured.err
+    assert main(["eval", "--real", str(band_dir), "--two-sample", "--n", "4", "--bars", "4", "--genre-n", "0",
+                 "--with-report", str(out / "two_sample_report.json"), "--out", str(again), "--quiet"]) == 0
+    assert "real windows differ" in capsys.readouterr().err

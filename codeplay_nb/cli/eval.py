@@ -38,6 +38,9 @@ def register(subparsers) -> None:
                    help="the evaluation that can tell: paired clips for validation-song windows, a two-sample "
                         "classifier, structure statistics and genre predictability in one table")
     p.add_argument("--compare", metavar="DIR", help="with --two-sample: a second model checkpoint, shown as a column")
+    p.add_argument("--with-report", action="append", metavar="JSON",
+                   help="with --two-sample: add the model columns of an earlier two_sample_report.json (e.g. the "
+                        "previous checkpoint evaluated by the previous package version); repeatable")
     p.add_argument("--genre-n", type=int, default=10,
                    help="with --two-sample: clips per genre for genre predictability (default 10; 0 skips)")
     p.add_argument("--model", metavar="PATH", help="model checkpoint (default: the packaged default model)")
@@ -59,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise CodeplayError("give --real DIR (music model) and/or --prompts FILE.tsv (text classifier)")
     if (args.compare or args.two_sample) and not args.real:
         raise CodeplayError("--two-sample and --compare need --real DIR")
-    if args.compare and not args.two_sample:
-        raise CodeplayError("--compare works with --two-sample")
+    if (args.compare or args.with_report) and not args.two_sample:
+        raise CodeplayError("--compare and --with-report work with --two-sample")
     out = Path(args.out)
 
     def progress(i: int, total: int, secs: float) -> None:
@@ -77,14 +80,28 @@ def run(args: argparse.Namespace) -> int:
         (out / "prompts_report.json").write_text(json.dumps(result, indent=2, default=str))
     if args.real and args.two_sample:
         from ..evaluation import _jsonable
-        from ..evaluation_suite import evaluate_structure, format_structure_table, structure_report_json
+        from ..evaluation_suite import (
+            evaluate_structure,
+            format_structure_table,
+            merge_reports,
+            structure_report_json,
+        )
 
+        earlier = []
+        for f in args.with_report or []:
+            try:
+                earlier.append((f, json.loads(Path(f).read_text())))
+            except (OSError, ValueError) as exc:
+                raise CodeplayError(f"cannot read the report {f}: {exc}") from None
         models = [args.model] + ([args.compare] if args.compare else [])
         report = evaluate_structure(args.real, n=args.n, bars=args.bars or 8, models=models, genre_n=args.genre_n,
                                     seed=args.seed, temperature=args.temperature, progress=progress)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "two_sample_report.json"
-        path.write_text(json.dumps(structure_report_json(report), indent=2, default=_jsonable))
+        path.write_text(json.dumps(structure_report_json(report), indent=2, default=_jsonable, allow_nan=False))
+        for f, data in earlier:
+            for warning in merge_reports(report, data, Path(f).parent.name or f):
+                print(f"warning: {warning}", file=sys.stderr)
         print(format_structure_table(report, markdown=args.markdown))
         print(f"\nwrote {path}")
     elif args.real:
