@@ -1,31 +1,37 @@
-"""``ComposerApp``: the composing notebook UI (prompt form, piano roll, bar editing, playback, download).
+"""``ComposerApp``: the composing notebook UI (prompt form, piano roll, bar and track editing, songs and
+history, playback, downloads).
 
 Every control is a public attribute, so a notebook or a test can drive the app: set ``.value``, call
 ``button.click()``, read ``app.song``. Callbacks only call core functions (``compose`` and the ``Song``
-edits); errors a user can cause show in ``app.message``, never as a traceback.
+edits); errors a user can cause show in ``app.message``, never as a traceback. Nothing is lost: a new
+composition joins the Songs list, editing an earlier version starts a new song (a branch), and every song
+is autosaved to a folder next to the notebook and reopened by the next session.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import logging
+import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from codeplay_nb.attributes import Attributes
 from codeplay_nb.errors import CodeplayError
 from codeplay_nb.instruments import FAMILY_NAMES, GM_PROGRAM_NAMES
+from codeplay_nb.song import Song, SongList
 
 from .controls import ClassifyFn, build_attribute_controls, make_classifier
+from .form import build_form
+from .layout import TrackButtons, build_layout, chord_labels, summary_html
+from .library import SongLibrary, download_link, save_copy, song_slug
 from .roll import PianoRollView
 
 log = logging.getLogger(__name__)
 
 EXTEND_BARS = 4
 TOKENS_PER_BAR_PER_TRACK = 25  # only for the progress bar's first estimate
-DEFAULT_SAVE_PATH = "codeplay.mid"
+DEFAULT_SONGS_DIR = "codeplay-songs"
 
 
 def resolve_model(model: Any):
@@ -46,11 +52,13 @@ class ComposerApp:
     ``model``: a ``MusicModel``, a folder, ``"tiny"`` or ``None`` (the shipped weights; loaded at the
     first composition). ``classify_fn``: ``None`` (shipped classifier, prompt rules as fallback),
     ``"rules"`` or a function ``prompt -> Attributes``. ``interactive_roll``: force the ``FigureWidget``
-    (True) or the static fallback (False); default: detect (static in Colab).
+    (True) or the static fallback (False); default: detect (static in Colab). ``songs_dir``: the autosave
+    folder (``None``: no autosave); songs saved there earlier are reopened into the Songs list.
     """
 
     def __init__(self, model: Any = None, *, classify_fn: ClassifyFn | str | None = None, display: bool = True,
-                 prompt: str = "", bars: int = 4, interactive_roll: bool | None = None, audio: bool = True) -> None:
+                 prompt: str = "", bars: int = 4, interactive_roll: bool | None = None, audio: bool = True,
+                 songs_dir: str | os.PathLike | None = DEFAULT_SONGS_DIR) -> None:
         import ipywidgets as w
 
         self._model_arg = model
@@ -60,57 +68,68 @@ class ComposerApp:
         self._busy = False
         self._syncing = False
         self._render_audio = audio
-        self.song = None
+        self.songs = SongList()
+        self.library = SongLibrary(songs_dir) if songs_dir else None
         self.wav: bytes = b""
 
         # ---------------------------------------------------------------- prompt form
         self.prompt = w.Textarea(value=prompt, placeholder="Describe the music, e.g. 'a calm jazz piano trio at 90 bpm'",
-                                 layout={"width": "100%", "height": "60px"})
-        self.compose_button = w.Button(description="Compose", button_style="primary", icon="music")
+                                 layout={"width": "100%", "height": "72px"})
+        self.compose_button = w.Button(description="Compose", button_style="primary", icon="music",
+                                       tooltip="compose a new song (earlier songs stay in the Songs list)")
         self.analyze_button = w.Button(description="Read prompt", tooltip="fill the attributes from the prompt")
-        self.bar_count = w.BoundedIntText(value=bars, min=1, max=64, description="Bars", layout={"width": "140px"})
-        self.seed = w.IntText(value=0, description="Seed", layout={"width": "200px"})
-        self.random_seed = w.Checkbox(value=True, description="new seed each time", indent=False,
-                                      layout={"width": "160px"})
-        self.temperature = w.FloatSlider(value=1.0, min=0.5, max=1.5, step=0.05, description="Temperature")
-        self.top_p = w.FloatSlider(value=0.95, min=0.5, max=1.0, step=0.01, description="Top-p")
-        # the editing backend: our model, or the Anticipatory Music Transformer (its weights need internet)
-        self.backend = w.Dropdown(options=[("our model (NNN)", "nnn"), ("Anticipatory Music Transformer", "amt")],
-                                  value="nnn", description="Edit with")
-        self.amt_model = w.Text(value="stanford-crfm/music-small-800k", description="AMT model",
-                                layout={"width": "420px"})
+        self.form = build_form(bars)
+        f = self.form
+        self.bar_count, self.chords, self.density = f.bar_count, f.chords, f.density
+        self.seed, self.random_seed, self.temperature, self.top_p = f.seed, f.random_seed, f.temperature, f.top_p
+        self.backend, self.amt_model = f.backend, f.amt_model
         self.attributes = build_attribute_controls()
         self.genre, self.emotion, self.tempo = self.attributes.genre, self.attributes.emotion, self.attributes.tempo
         self.instruments, self.key = self.attributes.instruments, self.attributes.key
 
         # ---------------------------------------------------------------- status
-        self.message = w.HTML("")
-        self.progress = w.IntProgress(value=0, min=0, max=100, bar_style="info", layout={"visibility": "hidden"})
+        self.message = w.HTML("", layout={"width": "100%"})
+        self.progress = w.IntProgress(value=0, min=0, max=100, bar_style="info",
+                                      layout={"visibility": "hidden", "width": "220px"})
+        self.summary = w.HTML("", layout={"width": "100%"})
 
         # ---------------------------------------------------------------- roll and selection
         self.roll = PianoRollView(interactive=interactive_roll)
         self.roll.on_bars = self._bars_from_figure
         self.piano_roll = self.roll.widget
         self.bars = w.IntRangeSlider(value=(1, 1), min=1, max=1, description="Bars", continuous_update=False,
-                                     layout={"width": "420px"})
-        self.tracks = w.SelectMultiple(options=[], rows=4, description="Tracks")
-        self.infill_button = w.Button(description="Regenerate bars", icon="refresh")
+                                     style={"description_width": "40px"}, layout={"width": "330px"})
+        self.tracks = w.SelectMultiple(options=[], rows=4, description="Tracks")  # shown as track buttons
+        self.track_buttons = TrackButtons(self.tracks, on_change=lambda: None)
+        self.infill_button = w.Button(description="Regenerate bars", icon="refresh",
+                                      tooltip="write the selected bars anew in the selected tracks")
         self.extend_button = w.Button(description=f"Extend +{EXTEND_BARS} bars", icon="plus")
-        self.regenerate_track_button = w.Button(description="Regenerate track")
+        self.regenerate_track_button = w.Button(description="Regenerate track",
+                                                tooltip="write the selected track anew (as the instrument "
+                                                        "below, if one is given)")
         self.instrument = w.Combobox(options=[*FAMILY_NAMES, *GM_PROGRAM_NAMES], value="",
-                                     placeholder="instrument: strings, Violin, 40…", ensure_option=False)
+                                     placeholder="instrument: strings, Violin, 40…", ensure_option=False,
+                                     layout={"width": "300px"})
         self.change_instrument_button = w.Button(description="Change instrument")
         self.add_track_button = w.Button(description="Add track")
 
-        # ---------------------------------------------------------------- history, playback, download
+        # ---------------------------------------------------------------- songs, history, playback, download
         self.undo_button = w.Button(description="Undo", icon="undo")
         self.redo_button = w.Button(description="Redo", icon="repeat")
-        self.history = w.Select(options=[], rows=4, layout={"width": "100%"})
-        self.audio = w.Audio(value=b"", format="wav", autoplay=False, loop=False, controls=True)
-        self.save_path = w.Text(value=DEFAULT_SAVE_PATH, description="Save as", layout={"width": "320px"})
-        self.save_button = w.Button(description="Save", icon="save", tooltip=".mid writes MIDI, .wav writes audio")
+        self.song_picker = w.Dropdown(options=[], description="Song", style={"description_width": "40px"},
+                                      layout={"width": "330px"})
+        self.history = w.Select(options=[], rows=8, layout={"width": "330px"})
+        self.history.add_class("codeplay-history")
+        self.audio = w.Audio(value=b"", format="wav", autoplay=False, loop=False, controls=True,
+                             layout={"width": "300px"})
         self.downloads = w.HTML("")
-        self.summary = w.HTML("")
+        self.save_path = w.Text(value="", description="File name", placeholder="sad-piano-ballad.mid",
+                                style={"description_width": "110px"}, layout={"width": "360px"})
+        self.overwrite = w.Checkbox(value=False, description="Replace an existing file", indent=False,
+                                    layout={"width": "220px"})
+        self.save_button = w.Button(description="Save on the server", icon="save",
+                                    tooltip="write a copy next to the notebook (.mid or .wav)")
+        self.saved_note = w.HTML("")
 
         self._edit_buttons = [self.infill_button, self.extend_button, self.regenerate_track_button,
                               self.change_instrument_button, self.add_track_button, self.save_button]
@@ -120,9 +139,22 @@ class ComposerApp:
             b.layout.width = "auto"
         self._wire()
         self.widget = self._layout()
+        self._reopen()
         self._set_buttons()
         if display:
             self.display()
+
+    # ---------------------------------------------------------------- the current song
+    @property
+    def song(self) -> Song | None:
+        return self.songs.current
+
+    @song.setter
+    def song(self, song: Song | None) -> None:
+        if song is None:
+            self.songs.index = None
+        else:
+            self.songs.add(song)
 
     # ---------------------------------------------------------------- display
     def display(self) -> None:
@@ -134,27 +166,7 @@ class ComposerApp:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def _layout(self):
-        import ipywidgets as w
-
-        accordion = w.Accordion(children=[w.VBox([self.attributes.box, w.HBox([self.temperature, self.top_p]),
-                                                   w.HBox([self.backend, self.amt_model])])])
-        accordion.set_title(0, "Attributes (auto = from the prompt) and sampling")
-        form = w.VBox([
-            w.HTML("<b>Describe the music</b>"), self.prompt,
-            w.HBox([self.compose_button, self.analyze_button, self.bar_count, self.seed, self.random_seed]),
-            accordion,
-        ])
-        edit = w.VBox([
-            w.HBox([self.bars, self.tracks]),
-            w.HBox([self.infill_button, self.extend_button, self.regenerate_track_button]),
-            w.HBox([self.instrument, self.change_instrument_button, self.add_track_button]),
-        ])
-        side = w.VBox([w.HBox([self.undo_button, self.redo_button]), w.HTML("<b>History</b>"), self.history])
-        output = w.VBox([self.audio, w.HBox([self.save_path, self.save_button]), self.downloads])
-        root = w.VBox([form, w.HBox([self.progress, self.message]), self.summary, self.piano_roll,
-                       w.HBox([edit, side]), output])
-        root.add_class("codeplay-app")
-        return root
+        return build_layout(self)
 
     def _wire(self) -> None:
         self.compose_button.on_click(lambda _: self._run("Composing", self._compose))
@@ -164,13 +176,14 @@ class ComposerApp:
         self.regenerate_track_button.on_click(lambda _: self._run("Regenerating the track", self._regenerate_track))
         self.change_instrument_button.on_click(lambda _: self._run("Changing instrument", self._change_instrument))
         self.add_track_button.on_click(lambda _: self._run("Adding a track", self._add_track))
-        self.undo_button.on_click(lambda _: self._run("Undo", lambda: self.song.undo(), busy=False))
-        self.redo_button.on_click(lambda _: self._run("Redo", lambda: self.song.redo(), busy=False))
+        self.undo_button.on_click(lambda _: self._run("Undo", lambda: self._move(-1), busy=False))
+        self.redo_button.on_click(lambda _: self._run("Redo", lambda: self._move(+1), busy=False))
         self.save_button.on_click(lambda _: self._run("Saving", self._save, busy=False, changes=False))
         self.prompt.observe(lambda _: self.attributes.reset_auto(), names="value")
         self.bars.observe(lambda _: self._highlight(), names="value")
         self.tracks.observe(lambda _: self._highlight(), names="value")
         self.history.observe(self._jump, names="value")
+        self.song_picker.observe(self._pick_song, names="value")
 
     # ---------------------------------------------------------------- running operations
     @property
@@ -194,12 +207,13 @@ class ComposerApp:
             done = action()
             if changes:
                 self.refresh()
-            self._say(done if isinstance(done, str) else self._notes(label))
+                self._autosave()
+            self._say(done if isinstance(done, str) else self._describe())
         except CodeplayError as exc:
             self._say(str(exc), error=True)
         except Exception as exc:
-            log.debug("%s failed", label, exc_info=True)
-            self._say(f"{label} failed: {type(exc).__name__}: {exc}", error=True)
+            log.warning("%s failed", label, exc_info=True)
+            self._say(f"{label} did not work: {exc}", error=True)
         finally:
             self._busy = False
             self.progress.layout.visibility = "hidden"
@@ -216,14 +230,11 @@ class ComposerApp:
 
     def _say(self, text: str, *, error: bool = False) -> None:
         colour = "#b00020" if error else "#333"
-        self.message.value = f'<span class="codeplay-message" style="color:{colour}">{html.escape(text)}</span>'
+        self.message.value = f'<span class="codeplay-message" style="color:{colour}">{html.escape(text, quote=False)}</span>'
 
-    def _notes(self, label: str) -> str:
-        if self.song is None:
-            return ""
-        v = self.song.versions[self.song.position]
-        notes = list(self.song.attributes.notes) if v.operation == "compose" else []
-        return " ".join([f"Version {self.song.position}: {v.operation}, seed {v.seed}.", *notes])
+    def _describe(self) -> str:
+        song = self.song
+        return "" if song is None else song.describe_version(song.position) + "."
 
     def _next_seed(self) -> int:
         from codeplay_nb.generation import new_seed
@@ -236,32 +247,52 @@ class ComposerApp:
         return {"seed": self._next_seed(), "temperature": self.temperature.value, "top_p": self.top_p.value,
                 "model": self.model, "on_token": self._on_token}
 
-    def _require_song(self):
+    def _require_song(self) -> Song:
         if self.song is None:
             raise CodeplayError("compose something first")
         return self.song
+
+    def _editable(self) -> tuple[Song, str]:
+        """The song to edit: an earlier version is first copied into a new song (a branch), so the later
+        versions stay where they were."""
+        song = self._require_song()
+        if not song.can_redo:
+            return song, ""
+        branch = song.branch()
+        self.songs.add(branch)
+        self.roll.reset_lanes()
+        return branch, (f' You edited version {song.position + 1} of "{song.title}", so this is a new song; '
+                        f"its later versions are still in the Songs list.")
 
     # ---------------------------------------------------------------- callbacks (each calls core functions)
     def _classify_and_remember(self, prompt: str) -> Attributes:
         self._inferred = self._classify(prompt)
         return self._inferred
 
-    def _compose(self) -> None:
+    def _compose(self) -> str:
         from codeplay_nb.composer import compose
 
+        bars = self.form.bars()
+        extras, notes = self.form.extras(compose)
         prompt = self.prompt.value.strip() or None
         overrides = self.attributes.overrides()
         self._inferred = None
-        self._expect(self.bar_count.value, len(overrides["instruments"] or ()) or 3)
-        self.song = compose(prompt, bars=self.bar_count.value, classify_fn=self._classify_and_remember,
-                            **overrides, **self._sampling())
-        self.attributes.fill(self.song.attributes, self._inferred)
-        n = self.song.piece.n_bars
+        self._expect(bars, len(overrides["instruments"] or ()) or 3)
+        song = compose(prompt, bars=bars, classify_fn=self._classify_and_remember, **overrides, **extras,
+                       **self._sampling())
+        before = len(self.songs)
+        self.roll.reset_lanes()
+        self.songs.add(song)
+        self.attributes.fill(song.attributes, self._inferred)
+        n = max(song.piece.n_bars, 1)
         self._syncing = True
         try:
-            self.bars.max, self.bars.value = max(n, 1), (1, max(n, 1))
+            self.bars.max, self.bars.value = n, (1, n)
         finally:
             self._syncing = False
+        tracks = ", ".join(t.label for t in song.piece.tracks)
+        kept = f" Your {before} earlier song{'s are' if before > 1 else ' is'} in the Songs list." if before else ""
+        return " ".join([f'Composed "{song.title}": {n} bars ({tracks}).{kept}', *song.attributes.notes, *notes])
 
     def _analyze(self) -> str:
         attrs = self._classify(self.prompt.value)
@@ -278,78 +309,127 @@ class ComposerApp:
 
     def _one_track(self) -> int:
         if len(self.tracks.value) != 1:
-            raise CodeplayError("select exactly one track in the Tracks list for this")
+            raise CodeplayError("select exactly one track (click its button above the piano roll) for this")
         return self.tracks.value[0] + 1
 
-    def _edit_kwargs(self) -> dict[str, Any]:
-        kw = {"attributes": self._require_song().attributes, **self._sampling()}
+    def _edit_kwargs(self, song: Song) -> dict[str, Any]:
+        kw = {"attributes": song.attributes, **self._sampling()}
         if self.backend.value == "amt":  # extend / infill / regenerate through the AMT backend
             kw.update(backend="amt", model=self.amt_model.value.strip() or None)
         return kw
 
-    def _infill(self) -> None:
-        song = self._require_song()
-        first, last = self.bars.value
-        self._expect(last - first + 1, len(song.piece.tracks))
-        song.infill((first, last), tracks=self._selected_tracks(), **self._edit_kwargs())
+    def _edit(self, apply: Callable[[Song], Any]) -> str:
+        song, note = self._editable()
+        apply(song)
+        return self._describe() + note
 
-    def _extend(self) -> None:
-        song = self._require_song()
-        self._expect(EXTEND_BARS, len(song.piece.tracks))
-        song.extend(EXTEND_BARS, **self._edit_kwargs())
+    def _infill(self) -> str:
+        first, last = self.bars.value
+        tracks = self._selected_tracks()
+        self._expect(last - first + 1, len(self._require_song().piece.tracks))
+        return self._edit(lambda s: s.infill((first, last), tracks=tracks, **self._edit_kwargs(s)))
+
+    def _extend(self) -> str:
+        self._expect(EXTEND_BARS, len(self._require_song().piece.tracks))
+        return self._edit(lambda s: s.extend(EXTEND_BARS, **self._edit_kwargs(s)))
 
     def _instrument(self) -> str:
         if not self.instrument.value.strip():
             raise CodeplayError("type or pick an instrument first (e.g. strings, Violin or a GM number)")
         return self.instrument.value.strip()
 
-    def _regenerate_track(self) -> None:
-        song = self._require_song()
+    def _regenerate_track(self) -> str:
         track = self._one_track()
-        self._expect(song.piece.n_bars, 1)
-        song.regenerate_track(track, self.instrument.value.strip() or None, **self._edit_kwargs())
+        self._expect(self._require_song().piece.n_bars, 1)
+        instrument = self.instrument.value.strip() or None
+        return self._edit(lambda s: s.regenerate_track(track, instrument, **self._edit_kwargs(s)))
 
-    def _change_instrument(self) -> None:
-        self._require_song().set_instrument(self._one_track(), self._instrument())
+    def _change_instrument(self) -> str:
+        track, instrument = self._one_track(), self._instrument()
+        from codeplay_nb.editing import set_instrument
 
-    def _add_track(self) -> None:
+        set_instrument(self._require_song().piece, track, instrument)  # refused before any branch is made
+        return self._edit(lambda s: s.set_instrument(track, instrument))
+
+    def _add_track(self) -> str:
+        instrument = self._instrument()
+        self._expect(self._require_song().piece.n_bars, 1)
+        return self._edit(lambda s: s.add_track(instrument, **self._edit_kwargs(s)))
+
+    def _move(self, step: int) -> str:
         song = self._require_song()
-        self._expect(song.piece.n_bars, 1)
-        song.add_track(self._instrument(), **self._edit_kwargs())
+        song.undo() if step < 0 else song.redo()
+        return f"Now at version {song.position + 1}: {song.describe_version(song.position)}."
 
     def _save(self) -> str:
         song = self._require_song()
-        path = Path(self.save_path.value.strip() or DEFAULT_SAVE_PATH).expanduser()
-        if path.suffix.lower() == ".wav":
-            from codeplay_nb.audio import write_wav
-
-            out = write_wav(song.piece, path)
-        elif path.suffix.lower() in (".mid", ".midi"):
-            out = song.save(path)
-        else:
-            raise CodeplayError(f"save as .mid (MIDI) or .wav (audio), not {path.name!r}")
-        return f"Saved {out.resolve()}"
+        name = self.save_path.value.strip() or f"{song_slug(song)}.mid"
+        out = save_copy(song, name, overwrite=self.overwrite.value)
+        self.overwrite.value = False
+        return f"Saved a copy as {out}"
 
     def _jump(self, change) -> None:
         if self._syncing or self._busy or self.song is None or change["new"] is None:
             return
         if change["new"] != self.song.position:
             self.song.position = int(change["new"])
-            self._run("Version", lambda: None, busy=False)
+            self._run("Version", lambda: f"Showing version {self.song.position + 1}; editing it starts a new song "
+                      "and keeps the later versions." if self.song.can_redo else None, busy=False)
+
+    def _pick_song(self, change) -> None:
+        if self._syncing or self._busy or change["new"] is None or change["new"] == self.songs.index:
+            return
+        self.songs.select(int(change["new"]))
+        self.roll.reset_lanes()
+        self._run("Song", lambda: f'Showing "{self.song.title}".', busy=False)
 
     def _bars_from_figure(self, bars: tuple[int, int], tracks: set[int] | None) -> None:
         self.bars.value = bars
         if tracks:
             self.tracks.value = tuple(sorted(tracks))
 
+    # ---------------------------------------------------------------- autosave and reopening
+    def _autosave(self) -> None:
+        if self.library is None or self.song is None:
+            return
+        try:
+            home = self.library.save(self.song)
+            self.saved_note.value = (f'<span class="codeplay-hint">Autosaved in {html.escape(self.library.display_path())}'
+                                     f"{html.escape(home.name)}</span>")
+        except OSError as exc:
+            self.saved_note.value = f'<span class="codeplay-hint">Autosave is off: {html.escape(str(exc))}</span>'
+
+    def _reopen(self) -> None:
+        if self.library is None:
+            return
+        songs = self.library.load_all()
+        for s in songs:
+            self.songs.add(s)
+        if songs:
+            self.songs.index = None  # nothing shown until the person picks a song or composes
+            self._sync_songs()
+            self._say(f"{len(songs)} song{'s' if len(songs) > 1 else ''} from earlier "
+                      f"{'are' if len(songs) > 1 else 'is'} in the Songs list (autosaved in "
+                      f"{self.library.display_path()}).")
+
     # ---------------------------------------------------------------- refreshing the view
     def _highlight(self) -> None:
+        self.track_buttons.paint()
         if self._syncing or self.song is None:
             return
         self.roll.highlight(self.bars.value, self.tracks.value or None)
 
+    def _sync_songs(self) -> None:
+        self._syncing = True
+        try:
+            self.song_picker.options = [(t, i) for i, t in enumerate(self.songs.titles())]
+            self.song_picker.value = self.songs.index
+        finally:
+            self._syncing = False
+
     def refresh(self) -> None:
-        """Show ``self.song``'s current version everywhere: roll, selectors, history, audio, downloads."""
+        """Show the current song everywhere: roll, track buttons, bars, songs, history, audio, downloads."""
+        self._sync_songs()
         if self.song is None:
             return
         piece = self.song.piece
@@ -363,28 +443,28 @@ class ComposerApp:
             options = [(f"{i + 1}. {t.label}", i) for i, t in enumerate(piece.tracks)]
             keep = tuple(i for i in self.tracks.value if i < len(options))
             self.tracks.options = options
-            same = [o[0] for o in options] == old
+            same = len(options) == len(old)  # a renamed track keeps its selection
             self.tracks.value = keep if same and keep else tuple(range(len(options)))
-            self.history.options = [(line, i) for i, line in enumerate(self.song.describe_history())]
+            self.history.options = [(f"{i + 1}. {line}", i) for i, line in enumerate(self.song.history_sentences())]
             self.history.value = self.song.position
         finally:
             self._syncing = False
-        self.roll.show(piece, self.bars.value, self.tracks.value)
-        s = self.song.summary()
-        self.summary.value = (f"<small>{s['bars']} bars · {s['notes']} notes · {s['tempo_bpm']:g} BPM · "
-                              f"{s['time_signature']} · {s['seconds']:.1f} s · version {s['version']}</small>")
+        self.track_buttons.update([o[0] for o in options], [t.is_drum for t in piece.tracks])
+        self.roll.show(piece, self.bars.value, self.tracks.value, chords=chord_labels(self.song))
+        self.summary.value = summary_html(self.song)
         self._render_outputs()
 
     def _render_outputs(self) -> None:
-        midi = self.song.to_midi_bytes()
-        links = [_data_link(midi, "audio/midi", "codeplay.mid", "Download MIDI")]
+        name = song_slug(self.song)
+        links = [download_link(self.song.to_midi_bytes(), "audio/midi", f"{name}.mid", "⬇ MIDI")]
         if self._render_audio:
             from codeplay_nb.audio import to_wav_bytes
 
             self.wav = to_wav_bytes(self.song.piece)
             self.audio.value = self.wav
-            links.append(_data_link(self.wav, "audio/wav", "codeplay.wav", "Download WAV"))
-        self.downloads.value = " · ".join(links)
+            links.append(download_link(self.wav, "audio/wav", f"{name}.wav", "⬇ WAV"))
+        self.downloads.value = "".join(links)
+        self.save_path.placeholder = f"{name}.mid"
 
     def _set_buttons(self) -> None:
         has = self.song is not None
@@ -393,8 +473,3 @@ class ComposerApp:
             b.disabled = not has
         self.undo_button.disabled = not (has and self.song.can_undo)
         self.redo_button.disabled = not (has and self.song.can_redo)
-
-
-def _data_link(data: bytes, mime: str, filename: str, text: str) -> str:
-    b64 = base64.b64encode(data).decode("ascii")
-    return f'<a download="{filename}" href="data:{mime};base64,{b64}">{html.escape(text)}</a>'

@@ -122,7 +122,8 @@ class AttributeControls:
                 self.auto_filled[name] = control.value
         for name in FIELDS:
             text = confidence_text(inferred, name) if inferred is not None else ""
-            self.confidence[name].value = f"<small>prompt: {text}</small>" if text else ""
+            self.confidence[name].value = (f'<span class="codeplay-conf" title="how sure the prompt reader is">'
+                                           f"{text} sure</span>") if text else ""
 
     def reset_auto(self) -> None:
         """Put back on auto every control still showing the value the last prompt filled in."""
@@ -145,24 +146,30 @@ class AttributeControls:
 
 
 def build_attribute_controls() -> AttributeControls:
+    """One row per attribute: the control (fixed width, full label) and the prompt reader's confidence."""
     import ipywidgets as w
 
-    style = {"description_width": "80px"}
-    genre = w.Dropdown(options=[AUTO, *GENRES], value=AUTO, description="Genre", style=style)
-    emotion = w.Dropdown(options=[AUTO, *EMOTIONS], value=AUTO, description="Emotion", style=style)
-    tempo = w.BoundedIntText(value=0, min=0, max=300, description="Tempo BPM", style=style,
+    style = {"description_width": "96px"}
+    size = {"width": "270px"}
+    genre = w.Dropdown(options=[AUTO, *GENRES], value=AUTO, description="Genre", style=style, layout=size)
+    emotion = w.Dropdown(options=[AUTO, *EMOTIONS], value=AUTO, description="Emotion", style=style, layout=size)
+    tempo = w.BoundedIntText(value=0, min=0, max=300, description="Tempo (BPM)", style=style, layout=size,
                              tooltip="0 = from the prompt")
-    key = w.Dropdown(options=[AUTO, *KEYS], value=AUTO, description="Key", style=style)
+    key = w.Dropdown(options=[AUTO, *KEYS], value=AUTO, description="Key", style=style, layout=size)
     if hasattr(w, "TagsInput"):
-        instruments = w.TagsInput(value=[], allowed_tags=list(FAMILY_NAMES), allow_duplicates=False)
+        instruments = w.TagsInput(value=[], allowed_tags=list(FAMILY_NAMES), allow_duplicates=False,
+                                  layout={"width": "270px"})
     else:  # ipywidgets 7 (older Colab)
-        instruments = w.Text(value="", placeholder="e.g. piano, bass, drums (empty = from the prompt)")
-    confidence = {name: w.HTML("") for name in FIELDS}
+        instruments = w.Text(value="", placeholder="e.g. piano, bass, drums", layout={"width": "270px"})
+    confidence = {name: w.HTML("", layout={"width": "auto", "min_width": "150px"}) for name in FIELDS}
     rows = [
         w.HBox([genre, confidence["genre"]]),
         w.HBox([emotion, confidence["emotion"]]),
-        w.HBox([tempo, w.HTML("<small>0 = auto</small>"), confidence["tempo"]]),
-        w.HBox([w.Label("Instruments", layout={"width": "84px"}), instruments, confidence["instruments"]]),
+        w.HBox([tempo, confidence["tempo"]]),
         w.HBox([key, confidence["key"]]),
+        w.HBox([w.Label("Instruments", layout={"width": "100px"}), instruments, confidence["instruments"]]),
+        w.HTML('<span class="codeplay-hint">auto (or tempo 0, no instruments) = read from the prompt</span>'),
     ]
+    for row in rows[:-1]:
+        row.add_class("codeplay-attr-row")
     return AttributeControls(genre, emotion, tempo, instruments, key, confidence, w.VBox(rows))

@@ -25,8 +25,7 @@ from codeplay_nb.pianoroll import (
 log = logging.getLogger(__name__)
 
 BarsCallback = Callable[[tuple[int, int], set[int] | None], None]
-TRACE_FIELDS = ("base", "x", "y", "hovertext", "customdata", "name", "marker", "opacity")
-
+TRACE_FIELDS = ("base", "x", "y", "yaxis", "hovertext", "customdata", "name", "marker", "opacity")
 
 
 def in_colab() -> bool:
@@ -46,11 +45,14 @@ def figure_widget_available() -> bool:
 
 
 class PianoRollView:
-    """Holds ``widget`` (what is displayed) and ``figure`` (the current figure: the same ``FigureWidget``
-    when interactive, else the last static ``go.Figure``). ``on_bars`` is called with the bar range
-    (1-based) and the tracks of notes selected on the figure (interactive mode only)."""
+    """Holds ``widget`` (what is displayed: a full-width box) and ``figure`` (the current figure: the same
+    ``FigureWidget`` when interactive, else the last static ``go.Figure``). ``on_bars`` is called with the
+    bar range (1-based) and the tracks of notes selected or clicked on the figure (interactive mode only).
 
-    def __init__(self, *, interactive: bool | None = None, height: int = 380) -> None:
+    The ``FigureWidget`` is created at the first drawing (``figure`` is ``None`` until then).
+    """
+
+    def __init__(self, *, interactive: bool | None = None, height: int = 360) -> None:
         import ipywidgets as widgets
         import plotly.graph_objects as go
 
@@ -59,22 +61,36 @@ class PianoRollView:
         self.interactive = interactive
         self.height = height
         self.piece: Piece | None = None
+        self.chords: list[str | None] | None = None
         self.on_bars: BarsCallback | None = None
         self._pending: set[tuple[int, int]] = set()
+        self._drums_seen: set[int] = set()
+        box_layout = {"width": "100%", "min_height": f"{height}px"}
         if interactive:
-            self.figure: Any = go.FigureWidget(layout={"height": height, "dragmode": "select"})
-            self.widget = self.figure
+            # the FigureWidget is made at the first drawing, with the notes in its first state: one made while
+            # Voila was still running the notebook sometimes never received later updates (empty axes)
+            self.figure: Any = None
+            self.widget = widgets.Box([widgets.HTML('<div class="codeplay-roll-empty">The piano roll appears '
+                                                    'here once you compose.</div>')], layout=box_layout)
         else:
             self.figure = go.Figure(layout={"height": height})
-            self.widget = widgets.Output(layout={"min_height": f"{height}px"})
+            self.widget = widgets.Output(layout=box_layout)
+        self.widget.add_class("codeplay-roll")
+
+    def reset_lanes(self) -> None:
+        """Forget the drum sounds of the previous song (lanes stay stable within one song)."""
+        self._drums_seen = set()
 
     # ---------------------------------------------------------------- drawing
     def show(self, piece: Piece, selected_bars: tuple[int, int] | None = None,
-             selected_tracks: Iterable[int] | None = None) -> None:
+             selected_tracks: Iterable[int] | None = None, *, chords: list[str | None] | None = None) -> None:
         """Draw ``piece``; trace objects are reused (updated in place) where the track count allows."""
-        self.piece = piece
-        traces = pianoroll_traces(piece, selected_tracks)
-        layout = pianoroll_layout(piece, selected_bars, height=self.height)
+        self.piece, self.chords = piece, chords
+        self._drums_seen |= {n.pitch for t in piece.tracks if t.is_drum for n in t.notes}
+        traces = pianoroll_traces(piece, selected_tracks, drum_lane_pitches=self._drums_seen)
+        layout = pianoroll_layout(piece, selected_bars, height=self.height, drum_lane_pitches=self._drums_seen,
+                                  chords=chords)
+        self.widget.layout.min_height = f"{layout['height']}px"
         if not self.interactive:
             import plotly.graph_objects as go
 
@@ -82,6 +98,13 @@ class PianoRollView:
             self._render_static()
             return
         fig = self.figure
+        if fig is None:
+            import plotly.graph_objects as go
+
+            self.figure = go.FigureWidget(data=traces, layout=layout)
+            self._connect()
+            self.widget.children = (self.figure,)
+            return
         with fig.batch_update():
             if len(fig.data) != len(traces):
                 fig.data = ()
@@ -94,11 +117,11 @@ class PianoRollView:
             fig.layout.update({**layout, "selections": []}, overwrite=True)  # drop the last box selection
 
     def highlight(self, selected_bars: tuple[int, int] | None, selected_tracks: Iterable[int] | None) -> None:
-        """Move the selection rectangle and dim unselected tracks without redrawing the notes."""
-        if self.piece is None:
+        """Move the selection rectangle and dim unselected tracks without recomputing the notes."""
+        if self.piece is None or self.figure is None:
             return
         if not self.interactive:
-            self.show(self.piece, selected_bars, selected_tracks)
+            self.show(self.piece, selected_bars, selected_tracks, chords=self.chords)
             return
         chosen = None if selected_tracks is None else set(selected_tracks)
         from codeplay_nb.pianoroll import UNSELECTED_OPACITY
