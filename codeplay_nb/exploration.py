@@ -33,8 +33,8 @@ DATA_SOURCES = ("pop909", "nottingham", "vgmidi", "mma")
 
 def available_sources(sources: Sequence[str], data_dir: str | os.PathLike | None = None) -> list[str]:
     """``sources`` minus those needing the data folder when it is absent (music21 and gm need none)."""
-    from .corpora.accompaniment import mma_available
     from .corpora import resolve_data_dir
+    from .corpora.accompaniment import mma_available
     from .errors import CodeplayError
 
     try:

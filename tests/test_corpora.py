@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from codeplay_nb import corpora
-from codeplay_nb.accompaniment import (
+from codeplay_nb.corpora import m21
+from codeplay_nb.corpora.accompaniment import (
     GROOVES,
     accompanied_corpus,
     chart_lines,
@@ -216,7 +217,7 @@ def test_music21_conversion_cached_and_failures_recorded(tmp_path: Path, monkeyp
     work = cached[0].parent
     (work / "0000.mid").unlink()
     (work / "0000.fail").write_text("music21 write('midi') failed: badly formed repeats")
-    monkeypatch.setattr(corpora, "_convert_music21", lambda *a: pytest.fail("cache not used"))
+    monkeypatch.setattr(m21, "_convert_music21", lambda *a: pytest.fail("cache not used"))
     skipped: list = []
     again = list(corpora.load_music21(("bach",), limit=1, cache_dir=tmp_path, skipped=skipped))
     assert [i.piece_id for i in again] == [items[1].piece_id]
@@ -304,7 +305,7 @@ def test_accompanied_real_pop909_song():
 
 
 def test_mma_missing_is_a_clear_error(monkeypatch):
-    import codeplay_nb.accompaniment as acc
+    import codeplay_nb.corpora.accompaniment as acc
 
     monkeypatch.setattr(acc, "MMA_BIN", "definitely-not-mma")
     with pytest.raises(CodeplayError, match="apt-get install mma"):
@@ -338,7 +339,7 @@ def test_music21_shared_time_signature_is_repaired(tmp_path: Path):
     with pytest.raises(music21.exceptions21.StreamException):
         score.write("midi", fp=str(tmp_path / "raw.mid"))
     score = stream.Score([part])
-    assert corpora._write_midi(score, tmp_path / "fixed.mid") == ""
+    assert m21._write_midi(score, tmp_path / "fixed.mid") == ""
     piece = corpora.read_midi(tmp_path / "fixed.mid")
     assert [n.pitch for t in piece.tracks for n in t.notes] == [60, 64, 60, 64]
 
