@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ COMPOSE_CELL = """
 import time as _t
 _t0 = _t.perf_counter()
 app.prompt.value = PROMPT
-app.bar_count.value = 4
+app.bar_count.value = "4"
 app.compose_button.click()
 assert app.song is not None, app.message.value
 print(f"COMPOSE_SECONDS {_t.perf_counter() - _t0:.3f} NOTES {app.song.piece.n_notes} BARS {app.song.piece.n_bars}")
@@ -42,6 +43,7 @@ def run_once(model: str, classifier: str) -> dict[str, float]:
     os.environ["CODEPLAY_MODEL"] = model
     os.environ["CODEPLAY_CLASSIFIER"] = classifier
     os.environ.pop("CODEPLAY_COMPOSE_ON_START", None)
+    os.environ["CODEPLAY_SONGS_DIR"] = tempfile.mkdtemp(prefix="codeplay-songs-")  # autosave off the checkout
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(COMPOSE_CELL))
     client = NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False,

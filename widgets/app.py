@@ -120,6 +120,7 @@ class ComposerApp:
                                       layout={"width": "330px"})
         self.history = w.Select(options=[], rows=8, layout={"width": "330px"})
         self.history.add_class("codeplay-history")
+        self.song_picker.add_class("codeplay-songs")
         self.audio = w.Audio(value=b"", format="wav", autoplay=False, loop=False, controls=True,
                              layout={"width": "300px"})
         self.downloads = w.HTML("")

@@ -32,6 +32,7 @@ LAUNCH_MS = int(60_000 * float(os.environ.get("CODEPLAY_BROWSER_SLOWDOWN", "1"))
 # the shipped weights and classifier by default (a true end-to-end run); CODEPLAY_BROWSER_MODEL=tiny for speed
 KERNEL_ENV = {"CODEPLAY_MODEL": os.environ.get("CODEPLAY_BROWSER_MODEL", ""),
               "CODEPLAY_CLASSIFIER": os.environ.get("CODEPLAY_BROWSER_CLASSIFIER", "")}
+VIEWPORT = {"width": 1280, "height": 900}
 
 
 def artifacts_dir() -> Path:
@@ -69,39 +70,24 @@ def artifacts() -> Path:
     return artifacts_dir()
 
 
-@pytest.fixture(scope="module")
-def lab_url(tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1 (no token, ``--allow-root``) serving a temp folder that holds a
-    copy of the compose notebook; yields the base URL."""
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    base = tmp_path_factory.mktemp("lab")
-    root = base / "root"
-    root.mkdir()
-    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    _write_settings(base / "settings")
+def _serve(base: Path, cmd: list[str], env: dict, ready_path: str, name: str):
+    """Start a server, wait until ``ready_path`` answers, yield its URL, stop it and keep its log."""
     port = _free_port()
-    env = {**os.environ, **KERNEL_ENV, "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"), "JUPYTER_RUNTIME_DIR": str(base / "runtime")}
-    env.pop("CODEPLAY_COMPOSE_ON_START", None)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-           f"--ServerApp.root_dir={root}", "--IdentityProvider.token=", "--ServerApp.password=",
-           "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False"]
-    log = (base / "server.log").open("w")
-    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    cmd = [c.replace("{port}", str(port)) for c in cmd]
+    log = (base / f"{name}.log").open("w")
+    proc = subprocess.Popen(cmd, cwd=base / "root", env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_SECONDS
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/api/status", timeout=2) as r:
+                with urllib.request.urlopen(f"{url}{ready_path}", timeout=2) as r:
                     if r.status == 200:
                         break
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not start; log:\n{(base / 'server.log').read_text()[-3000:]}")
+                pytest.fail(f"{name} did not start; log:\n{(base / f'{name}.log').read_text()[-3000:]}")
             time.sleep(0.3)
         yield url
     finally:
@@ -111,21 +97,67 @@ def lab_url(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-        shutil.copy(base / "server.log", artifacts_dir() / "jupyterlab-server.log")
+        shutil.copy(base / f"{name}.log", artifacts_dir() / f"{name}.log")
+
+
+def _root(tmp_path_factory, name: str) -> Path:
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    base = tmp_path_factory.mktemp(name)
+    (base / "root").mkdir()
+    shutil.copy(NOTEBOOK, base / "root" / NOTEBOOK.name)
+    return base
+
+
+@pytest.fixture(scope="module")
+def lab_url(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 (no token, ``--allow-root``) serving a temp folder that holds a
+    copy of the compose notebook; yields the base URL."""
+    base = _root(tmp_path_factory, "lab")
+    _write_settings(base / "settings")
+    env = {**os.environ, **KERNEL_ENV, "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"), "JUPYTER_RUNTIME_DIR": str(base / "runtime")}
+    env.pop("CODEPLAY_COMPOSE_ON_START", None)
+    env.pop("CODEPLAY_SONGS_DIR", None)
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", "--port={port}",
+           f"--ServerApp.root_dir={base / 'root'}", "--IdentityProvider.token=", "--ServerApp.password=",
+           "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False"]
+    yield from _serve(base, cmd, env, "/api/status", "jupyterlab-server")
+
+
+@pytest.fixture(scope="module")
+def voila_url(tmp_path_factory):
+    """``voila 05_compose.ipynb`` on 127.0.0.1 from a temp folder (the app autosaves into its
+    ``codeplay-songs``); yields the page URL. Every browser visit is a fresh kernel."""
+    base = _root(tmp_path_factory, "voila")
+    env = {**os.environ, **KERNEL_ENV, "JUPYTER_RUNTIME_DIR": str(base / "runtime")}
+    env.pop("CODEPLAY_COMPOSE_ON_START", None)
+    env.pop("CODEPLAY_SONGS_DIR", None)
+    cmd = [sys.executable, "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1", "--port={port}",
+           NOTEBOOK.name]
+    yield from _serve(base, cmd, env, "/", "voila-server")
+
+
+def open_page(pw, profile: Path):
+    """A Chromium page (fresh profile, 1280x900, downloads accepted) with console errors collected in
+    ``page.console_errors``; returns (context, page)."""
+    context = pw.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS, viewport=VIEWPORT,
+        accept_downloads=True)
+    pg = context.pages[0] if context.pages else context.new_page()
+    pg.console_errors = []
+    pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
+    return context, pg
 
 
 @pytest.fixture
 def page(lab_url, tmp_path):
-    """A Chromium page (fresh profile) with console errors collected in ``page.console_errors``."""
+    """A Chromium page on the JupyterLab server (``page.lab_url``)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 1000})
-        pg = context.pages[0] if context.pages else context.new_page()
-        pg.console_errors = []
-        pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
+        context, pg = open_page(pw, tmp_path / "chromium-profile")
         pg.lab_url = lab_url
         try:
             yield pg
