@@ -1,4 +1,5 @@
-"""``codeplay dataset build|stats``: turn the corpora into training token arrays and summarise them."""
+"""``codeplay dataset build|stats|preview``: turn the corpora into training token arrays, summarise them per
+source, and write pieces as the loaders yield them (logic in :mod:`codeplay_nb.corpora.inspect` / ``.stats``)."""
 
 from __future__ import annotations
 
@@ -35,10 +36,24 @@ def register(subparsers) -> None:
     b.add_argument("--scheme", default="nnn", help="token scheme (nnn)")
     b.add_argument("-v", "--verbose", action="store_true", help="log every skipped file")
     b.set_defaults(func=run_build)
-    s = sub.add_parser("stats", help="print the manifest summary of a built dataset")
-    s.add_argument("dir")
+    s = sub.add_parser("stats", help="summarise a built dataset (DIR) and/or measure sources piece by piece "
+                       "(--sources)")
+    s.add_argument("dir", nargs="?", help="a built dataset folder (its manifest.json)")
+    s.add_argument("--sources", default=None,
+                   help="comma-separated sources to load and measure: pieces, bars, tokens, share, off-grid "
+                   "onsets, empty bars, drum/bass presence, POP909 bar lines")
+    s.add_argument("--data", default=None, help="data folder for --sources (default $CODEPLAY_DATA or ../shared/data)")
+    s.add_argument("--limit", type=int, default=None, help="at most N pieces per source")
+    s.add_argument("--source-limits", default="", help="per-source limits overriding --limit, e.g. mma=20")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run_stats)
+    v = sub.add_parser("preview", help="write pieces exactly as a loader yields them: MIDI + bars/beats listing")
+    v.add_argument("--source", required=True, help="one source (pop909, groove, freedoom, mma, ...)")
+    v.add_argument("--data", default=None, help="data folder, or for pop909 a folder of NNN/NNN.mid song folders")
+    v.add_argument("--limit", type=int, default=10, help="at most N pieces (default 10)")
+    v.add_argument("-o", "--out", required=True, help="output folder")
+    v.add_argument("--overwrite", action="store_true", help="replace existing files in the output folder")
+    v.set_defaults(func=run_preview)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -86,12 +101,66 @@ def format_stats(m: dict) -> str:
     return "\n".join(lines)
 
 
+def _split_sources(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
 def run_stats(args: argparse.Namespace) -> int:
     from ..dataset import read_manifest
 
-    m = read_manifest(args.dir)
+    if not args.sources:
+        if not args.dir:
+            raise CodeplayError("give a built dataset folder (stats DIR) or sources to measure (--sources pop909,...)")
+        m = read_manifest(args.dir)
+        if args.json:
+            print(json.dumps({k: v for k, v in m.items() if k != "skipped"}, indent=1))
+        else:
+            print(format_stats(m))
+        return 0
+    from ..corpora import iter_corpus, parse_limits
+    from ..corpora.stats import format_source_table, manifest_rows, source_stats
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    manifest = read_manifest(args.dir) if args.dir else None
+    skipped: list = []
+    t0 = time.perf_counter()
+    items = iter_corpus(_split_sources(args.sources), args.data, limit=args.limit, skipped=skipped,
+                        limits=parse_limits(args.source_limits))
+    rows = source_stats(items, data_dir=args.data)
+    out = {"sources": rows, "limit": args.limit, "source_limits": parse_limits(args.source_limits),
+           "skipped": len(skipped), "seconds": round(time.perf_counter() - t0, 1)}
+    if manifest is not None:
+        out["build"] = manifest_rows(manifest)
     if args.json:
-        print(json.dumps({k: v for k, v in m.items() if k != "skipped"}, indent=1))
-    else:
-        print(format_stats(m))
+        print(json.dumps(out, indent=1))
+        return 0
+    print(format_source_table(rows))
+    if manifest is not None:
+        print(f"\nfull build {args.dir}:")
+        print(f"{'source':11s} {'pieces':>6s} {'bars':>7s} {'tokens':>9s} {'share':>6s}")
+        for src, r in out["build"].items():
+            print(f"{src:11s} {r['pieces']:6d} {r['bars']:7d} {r['tokens']:9d} {100 * r['token_share']:5.1f}%")
+    print(f"measured {sum(r['pieces'] for k, r in rows.items() if k != 'all')} pieces in {out['seconds']} s"
+          f" (limit {args.limit}); skipped {len(skipped)}")
+    return 0
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..corpora import iter_corpus
+    from ..corpora.inspect import write_preview
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    if args.limit is not None and args.limit < 1:
+        raise CodeplayError("--limit must be at least 1")
+    skipped: list = []
+    items = iter_corpus([args.source], args.data, limit=args.limit, skipped=skipped)
+    index = write_preview(items, args.out, overwrite=args.overwrite, data_dir=args.data)
+    for r in index:
+        bl = "" if r["bar_line_error_beats"] is None else f"  bar lines {r['bar_line_error_beats']:.4f} beats off"
+        print(f"{r['file']:40s} {r['bars']:4d} bars {r['notes']:6d} notes  off-grid {100 * r['off_grid_8th']:.1f}%{bl}")
+    for src, what, reason in skipped:
+        print(f"skipped {src} {what}: {reason}")
+    print(f"wrote {len(index)} pieces to {Path(args.out)}")
     return 0

@@ -23,6 +23,7 @@ from ..attributes import PITCH_CLASSES, pitch_class
 from ..errors import CodeplayError
 from ..music import Note, Piece, Tempo, TimeSignature, Track
 from .base import CorpusItem, Skipped, describe_piece, record_skip, resolve_data_dir, stable_fraction
+from .beats import snap_to_grid
 from .drumswap import pick_groove_beat, swap_drums
 from .nottingham import load_nottingham
 from .pop909 import pop909_piece, pop909_song_dirs
@@ -115,7 +116,11 @@ def render_accompaniment(
     beats = _groove_beats(groove)
     num, den = time_signature
     quarters = num * 4 / den
-    lines = [f"RndSeed {int(seed)}", f"Tempo {bpm * beats / quarters:.3f}", f"Groove {groove}"]
+    # RTime 0 and Chord Strum 0: mma's random timing (up to a tenth of a beat) and strummed chords would put
+    # the parts off the grid the model writes on (plectrum strums are collapsed below); its other
+    # variations (velocities, skipped notes, walking bass) stay
+    lines = [f"RndSeed {int(seed)}", f"Tempo {bpm * beats / quarters:.3f}", f"Groove {groove}",
+             "AllTracks RTime 0", "AllTracks Chord Strum 0"]
     lines += [f"{i + 1} {bar}" for i, bar in enumerate(chords)]
     with tempfile.TemporaryDirectory(prefix="codeplay_mma_") as d:
         src, out = Path(d) / "song.mma", Path(d) / "song.mid"
@@ -128,6 +133,8 @@ def render_accompaniment(
         from ..io import read_midi
 
         raw = read_midi(out)
+    raw = raw.replace(tracks=tuple(snap_to_grid(Piece((t,), raw.tpq)).tracks[0] if t.name.lower().startswith("plectrum")
+                                   else t for t in raw.tracks))
     out_tpq = tpq or raw.tpq
     src_bar = beats * raw.tpq
     dst_bar = TimeSignature(0, num, den).bar_ticks(out_tpq)

@@ -174,3 +174,102 @@ def off_grid_share(starts: Sequence[int], tpq: int, division: int = 2, tolerance
     q = tpq / division
     r = np.mod(np.asarray(starts, dtype=np.float64), q)
     return float(np.mean(np.minimum(r, q - r) > tpq * tolerance_quarters))
+
+
+def _matched_onsets(original: Piece, warped: Piece) -> tuple[np.ndarray, np.ndarray]:
+    """(original onset ticks, warped onset ticks) of the notes both pieces hold: tracks with notes in
+    order, notes of one pitch matched from the end (the warp keeps their order and may drop early ones)."""
+    orig = [t for t in original.tracks if t.notes]
+    warp = [t for t in warped.tracks if t.notes]
+    a: list[int] = []
+    b: list[int] = []
+    for to, tw in zip(orig, warp, strict=False):
+        by_pitch: dict[int, list[int]] = {}
+        for n in to.notes:
+            by_pitch.setdefault(n.pitch, []).append(n.start)
+        for p, ws in itertools.groupby(sorted((n.pitch, n.start) for n in tw.notes), key=lambda x: x[0]):
+            wl = [s for _, s in ws]
+            ol = by_pitch.get(p, [])
+            k = min(len(ol), len(wl))
+            a += ol[len(ol) - k:]
+            b += wl[len(wl) - k:]
+    return np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+
+
+def bar_line_error(original: Piece, warped: Piece, grid: BeatGrid) -> float | None:
+    """How far the bar lines of ``warped`` lie from the annotated downbeats of ``grid``, in annotated beats,
+    measured without trusting the warp: notes matched between the performance and ``warped`` give the map
+    from the warped piece's beats to annotated beats (slope 1, or 2 for pieces counted in double time, and
+    an offset). Returns the larger of (a) the distance from each annotated downbeat inside the notes' span
+    to the nearest bar line and (b) the distance from each bar line there to the nearest annotated downbeat
+    (to the nearest half beat for double time). ``None`` when fewer than two notes match."""
+    a, b = _matched_onsets(original, warped)
+    if len(a) < 2:
+        return None
+    p = beat_position(grid, tick_seconds(original, a))  # annotated beats
+    wb = b / (warped.tpq * grid.beat_quarters)  # warped beats
+    best = None
+    for r in (1.0, 2.0):
+        o = wb - r * p
+        spread = float(np.median(np.abs(o - np.median(o))))
+        if best is None or spread < best[0]:
+            best = (spread, r, float(np.median(o)))
+    _, r, off = best
+    bars = (np.asarray(warped.bar_starts(), dtype=np.float64) / (warped.tpq * grid.beat_quarters) - off) / r
+    downs = np.asarray(sorted(set(grid.downbeats)), dtype=np.float64)
+    lo, hi = max(float(p.min()), downs[0]) - 1e-9, min(float(p.max()), downs[-1]) + 1e-9
+    d_in = downs[(downs >= lo) & (downs <= hi)]
+    b_in = bars[(bars >= lo) & (bars <= hi)]
+    err = 0.0
+    if len(d_in):
+        err = max(err, float(np.max(np.min(np.abs(d_in[:, None] - bars[None, :]), axis=1))))
+    if len(b_in):
+        if r == 1.0:
+            err = max(err, float(np.max(np.min(np.abs(b_in[:, None] - downs[None, :]), axis=1))))
+        else:
+            err = max(err, float(np.max(np.abs(b_in * 2 - np.rint(b_in * 2)) / 2)))
+    return err
+
+
+GRID_DIVISIONS = (4, 3)  # 16th notes, 8th-note triplets: the grids human timing is snapped to
+
+
+def off_grids_share(starts: Sequence[int], tpq: int, divisions: Sequence[int] = GRID_DIVISIONS,
+                    tolerance_quarters: float = 1 / 24) -> float:
+    """Share of onsets off every one of the 1/d-quarter grids (by more than ``tolerance_quarters``): near 0
+    for a quantised score (straight or triplet), about half or more for music without a beat grid."""
+    if not len(starts):
+        return 0.0
+    s = np.asarray(starts, dtype=np.float64)
+    off = np.ones(len(s), dtype=bool)
+    for d in divisions:
+        q = tpq / d
+        r = np.mod(s, q)
+        off &= np.minimum(r, q - r) > tpq * tolerance_quarters
+    return float(np.mean(off))
+
+
+def snap_to_grid(piece: Piece, divisions: Sequence[int] = GRID_DIVISIONS) -> Piece:
+    """Every onset moved to the nearest point of one grid (the 1/d-quarter grid of ``divisions`` that fits
+    the piece's onsets best, least mean distance): human timing around a click onto the grid the model
+    writes on. Durations are kept; hits of one pitch landing on one tick are merged (the loudest kept)."""
+    starts = np.asarray([n.start for t in piece.tracks for n in t.notes], dtype=np.float64)
+    if not len(starts):
+        return piece
+    best_q, best_cost = None, None
+    for d in divisions:
+        q = piece.tpq / d
+        r = np.mod(starts, q)
+        cost = float(np.mean(np.minimum(r, q - r)))
+        if best_cost is None or cost < best_cost - 1e-9:
+            best_q, best_cost = q, cost
+    tracks = []
+    for t in piece.tracks:
+        notes: dict[tuple[int, int], Note] = {}
+        for n in t.notes:
+            s = round(round(n.start / best_q) * best_q)
+            old = notes.get((s, n.pitch))
+            if old is None or n.velocity > old.velocity:
+                notes[(s, n.pitch)] = Note(n.pitch, n.velocity, s, n.duration)
+        tracks.append(Track(t.program, t.is_drum, t.name, tuple(sorted(notes.values(), key=lambda x: (x.start, x.pitch)))))
+    return piece.replace(tracks=tuple(tracks))

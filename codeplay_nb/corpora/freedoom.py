@@ -2,7 +2,9 @@
 as music lumps inside WAD files. A WAD is a 12-byte header ('IWAD'/'PWAD', lump count, directory offset)
 and a directory of 16-byte entries (offset, size, 8-byte name); music lumps are named ``D_*`` and those we
 read are plain MIDI files ('MThd'; DMX MUS lumps are skipped). The same song appears in several WADs: each
-unique lump (by content hash) is yielded once. Genre: game (music written for a game)."""
+unique lump (by content hash) is yielded once. Genre: game (music written for a game). Lumps without a
+beat grid (converted from DMX MUS at 140 ticks a second, or recorded unquantised: a quarter or more of their
+onsets off both the 16th and the triplet grid) are skipped: their bars would not be the music's bars."""
 
 from __future__ import annotations
 
@@ -15,10 +17,12 @@ from pathlib import Path
 
 from ..errors import CodeplayError
 from .base import CorpusItem, Skipped, describe_piece, load_piece, record_skip
+from .beats import off_grids_share
 
 WAD_DIRS = (Path("/usr/share/games/doom"),)
 MAX_WAD_BYTES = 256 * 1024 * 1024
 MAX_LUMPS = 100_000
+MAX_OFF_GRIDS = 0.25  # share of onsets off the 16th and triplet grids above which a lump has no beat grid
 
 
 def wad_music_lumps(path: str | os.PathLike) -> list[tuple[str, bytes]]:
@@ -81,6 +85,11 @@ def load_freedoom(
                 what = f"{Path(wad).name}:{name}"
                 if piece is None:
                     record_skip(skipped, "freedoom", what, reason)
+                    continue
+                off = off_grids_share([x.start for t in piece.tracks for x in t.notes], piece.tpq)
+                if off > MAX_OFF_GRIDS:
+                    record_skip(skipped, "freedoom", what, f"no beat grid ({off:.0%} of onsets off the 16th and "
+                                "triplet grids: converted from MUS or unquantised)")
                     continue
                 yield CorpusItem(piece, describe_piece(piece, genre="game"), "freedoom",
                                  f"freedoom/{Path(wad).stem}/{name}", group=f"freedoom/{digest[:12]}",

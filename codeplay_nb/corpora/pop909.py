@@ -17,7 +17,7 @@ from ..attributes import normalize_key
 from ..errors import CodeplayError
 from ..music import KeySignature, Note, Piece, Tempo, TimeSignature
 from .base import CorpusItem, Skipped, describe_piece, load_piece, record_skip, resolve_data_dir
-from .beats import double_time, off_grid_share, parse_beat_file, warp_to_beats
+from .beats import bar_line_error, double_time, off_grid_share, parse_beat_file, warp_to_beats
 
 
 def read_timed_labels(path: Path) -> list[tuple[float, float, str]]:
@@ -141,6 +141,21 @@ def pop909_piece(song_dir: Path) -> tuple[Piece | None, str, list[tuple[int, str
     changes = [(round(piece.tick_at_seconds(s) / piece.tpq) * piece.tpq + shift, label) for s, _, label in chords]
     piece = Piece(piece.tracks, piece.tpq, piece.tempos, (TimeSignature(0, 4, 4),), tuple(keys), piece.length)
     return shift_piece(piece, shift), "", changes
+
+
+def pop909_bar_line_error(song_dir: Path, piece: Piece) -> float | None:
+    """How far ``piece`` (the song as the loader yields it) puts its bar lines from the song's annotated
+    downbeats, in beats, checked against the song's own MIDI file and ``beat_midi.txt``
+    (:func:`.beats.bar_line_error`); ``None`` without a readable beat file."""
+    beat_file = song_dir / "beat_midi.txt"
+    original, _ = load_piece(song_dir / f"{song_dir.name}.mid")
+    if original is None or not beat_file.exists():
+        return None
+    try:
+        grid, _ = parse_beat_file(beat_file.read_text(), *song_meter(song_dir))
+    except (ValueError, IndexError):
+        return None
+    return bar_line_error(original, piece, grid)
 
 
 def pop909_song_dirs(data_dir: Path) -> list[Path]:
