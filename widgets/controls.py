@@ -158,7 +158,7 @@ def build_attribute_controls() -> AttributeControls:
     key = w.Dropdown(options=[AUTO, *KEYS], value=AUTO, description="Key", style=style, layout=size)
     if hasattr(w, "TagsInput"):
         instruments = w.TagsInput(value=[], allowed_tags=list(FAMILY_NAMES), allow_duplicates=False,
-                                  layout={"width": "270px"})
+                                  layout={"width": "270px", "min_width": "170px"})
     else:  # ipywidgets 7 (older Colab)
         instruments = w.Text(value="", placeholder="e.g. piano, bass, drums", layout={"width": "270px"})
     confidence = {name: w.HTML("", layout={"width": "auto", "min_width": "150px"}) for name in FIELDS}
@@ -167,7 +167,9 @@ def build_attribute_controls() -> AttributeControls:
         w.HBox([emotion, confidence["emotion"]]),
         w.HBox([tempo, confidence["tempo"]]),
         w.HBox([key, confidence["key"]]),
-        w.HBox([w.Label("Instruments", layout={"width": "100px"}), instruments, confidence["instruments"]]),
+        w.HBox([w.HTML('<span class="codeplay-label">Instruments</span>', layout={"width": "100px",
+                                                                                  "min_width": "100px"}),
+                instruments, confidence["instruments"]]),
         w.HTML('<span class="codeplay-hint">auto (or tempo 0, no instruments) = read from the prompt</span>'),
     ]
     for row in rows[:-1]:

@@ -28,6 +28,10 @@ CSS = """<style>
 .codeplay-app .codeplay-conf { display: inline-block; margin-left: 6px; padding: 1px 8px; border-radius: 10px;
   background: #e8f0fe; color: #1a4a8a; font-size: 12px; line-height: 20px; white-space: nowrap; }
 .codeplay-app .codeplay-hint { color: #666; font-size: 12px; }
+.codeplay-app .codeplay-label { display: inline-block; width: 96px; text-align: right; padding-right: 4px;
+  line-height: 28px; }
+.codeplay-app .codeplay-attr-row .jupyter-widget-tagsinput, .codeplay-app .codeplay-attr-row .widget-tagsinput
+  { min-width: 170px; border: 1px solid #9e9e9e; min-height: 28px; }
 .codeplay-app .codeplay-summary { font-size: 13px; color: #333; }
 .codeplay-app .codeplay-message { font-size: 13px; }
 .codeplay-app .codeplay-history select { height: 168px; }
@@ -129,7 +133,7 @@ def build_layout(app: Any):
     describe = column("Describe the music", [app.prompt, buttons([app.compose_button, app.analyze_button])],
                       cls="codeplay-col-prompt")
     shape = column("Shape", [w.HBox([f.bar_count, f.bars_hint]), f.chords, f.density], width="310px")
-    attrs = column("Attributes (auto = from the prompt)", [app.attributes.box], width="440px")
+    attrs = column("Attributes (auto = from the prompt)", [app.attributes.box], width="420px")
     server = [] if _in_voila() else [
         w.HTML("<h4>Save a copy on the server</h4>"), app.save_path,
         buttons([app.overwrite, app.save_button])]
