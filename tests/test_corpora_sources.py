@@ -196,6 +196,22 @@ def test_source_stats_columns(tmp_path: Path):
     assert fd["bar_line_max_beats"] is None
 
 
+def test_gm_lead_in_is_moved_onto_the_grid(tmp_path: Path):
+    """A sequencer lead-in (every note 20 ticks late at 192 tpq) is caught by the off-grid share and moved
+    onto the grid by the GM loader; a triplet shuffle (on its own grid) is left alone."""
+    late = make_piece([(0, False, [(60 + i % 7, 80, 20 + i * 96, 90) for i in range(32)]),
+                       (0, True, [(36, 100, 20 + i * 192, 30) for i in range(16)])], tpq=192)
+    shuffle = make_piece([(0, False, [(60 + i % 5, 80, i * 128, 60) for i in range(24)])], tpq=192)
+    write_midi(late, tmp_path / "a_late.mid")
+    write_midi(shuffle, tmp_path / "b_shuffle.mid")
+    assert piece_off_grid(late) == 1.0
+    a, b = corpora.load_gm_songs(tmp_path)
+    assert [n.start for n in a.piece.tracks[0].notes] == [i * 96 for i in range(32)]
+    assert [n.start for n in a.piece.tracks[1].notes] == [i * 192 for i in range(16)]
+    assert piece_off_grid(a.piece) == 0.0
+    assert [n.start for n in b.piece.tracks[0].notes] == [i * 128 for i in range(24)]
+
+
 # ------------------------------------------------------------------ preview
 def test_preview_round_trip(tmp_path: Path):
     root = _pop909_folder(tmp_path)

@@ -273,3 +273,33 @@ def snap_to_grid(piece: Piece, divisions: Sequence[int] = GRID_DIVISIONS) -> Pie
                 notes[(s, n.pitch)] = Note(n.pitch, n.velocity, s, n.duration)
         tracks.append(Track(t.program, t.is_drum, t.name, tuple(sorted(notes.values(), key=lambda x: (x.start, x.pitch)))))
     return piece.replace(tracks=tuple(tracks))
+
+
+def align_grid_phase(piece: Piece, min_share: float = 0.3) -> tuple[Piece, int]:
+    """A piece whose notes all sit a constant few ticks off the grid (a sequencer lead-in) moved onto it:
+    when a quarter or more of the onsets are off both the 16th and the triplet grid, the most common onset
+    phase modulo an 8th note (shared by at least ``min_share`` of the onsets, more than 1/48 quarter from
+    the grid) becomes 0, if that halves the off-grid share. Returns (piece, ticks moved)."""
+    h = piece.tpq // 2
+    starts = np.asarray([n.start for t in piece.tracks for n in t.notes], dtype=np.int64)
+    if h < 2 or not len(starts):
+        return piece, 0
+    before = off_grids_share(starts, piece.tpq)
+    if before < 0.25:
+        return piece, 0
+    w = max(1, piece.tpq // 96)
+    hist = np.bincount(starts % h, minlength=h)
+    pooled = sum(np.roll(hist, k) for k in range(-w, w + 1))
+    r0 = int(np.argmax(pooled))
+    near = [(r0 + k) % h for k in range(-w, w + 1)]
+    r = max(near, key=lambda i: hist[i])  # the peak inside the best window
+    if pooled[r0] < min_share * len(starts) or min(r, h - r) * 48 <= piece.tpq:
+        return piece, 0
+    shift = -r if r <= h // 2 else h - r
+    if off_grids_share(starts + shift, piece.tpq) > before / 2:
+        return piece, 0
+    tracks = tuple(Track(t.program, t.is_drum, t.name,
+                         tuple(Note(n.pitch, n.velocity, max(n.start + shift, 0), n.duration) for n in t.notes),
+                         t.controls, t.pitch_bends) for t in piece.tracks)
+    tempos = (piece.tempos[0], *(Tempo(max(e.time + shift, 1), e.qpm) for e in piece.tempos[1:]))
+    return piece.replace(tracks=tracks, tempos=tempos, length=max(piece.length + shift, 1)), shift

@@ -17,6 +17,7 @@ from .base import (
     load_piece,
     record_skip,
 )
+from .beats import align_grid_phase
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ def debian_midi_files(packages: Iterable[str] = GM_PACKAGES) -> list[Path]:
 def load_gm_songs(
     folder: str | os.PathLike | None = None, *, limit: int | None = None, skipped: Skipped | None = None
 ) -> Iterator[CorpusItem]:
-    """Full General MIDI arrangements with drums (OpenTTD's openMSX, Planet Blupi): genre game."""
+    """Full General MIDI arrangements with drums (OpenTTD's openMSX, Planet Blupi): genre game. Files whose
+    notes all sit a constant few ticks after the grid (Planet Blupi's) are moved onto it."""
     files = _midi_files(Path(folder)) if folder else debian_midi_files()
     n = 0
     for f in files:
@@ -49,6 +51,7 @@ def load_gm_songs(
         if piece is None:
             record_skip(skipped, "gm", f, reason)
             continue
+        piece, _ = align_grid_phase(piece)  # some files play every note a few ticks after the beat
         yield CorpusItem(piece, describe_piece(piece, genre="game"), "gm", f"gm/{f.parent.name}/{f.stem}")
         n += 1
 
