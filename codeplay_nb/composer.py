@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from .attributes import TEMPO_BIN_DEFAULT_BPM, TEMPO_BINS, Attributes
 from .errors import CodeplayError
-from .generation import InstrumentSpec, generate_new_tracks, new_seed
+from .generation import InstrumentSpec, density_bin_for, generate_new_tracks, new_seed
 from .instruments import family_of_program, parse_instrument_list
 from .model.checkpoint import MusicModel, load_model
 from .model.config import SamplingConfig
@@ -159,9 +159,15 @@ def compose(
     model: MusicModel | str | None = None,
     on_token: Callable[[int], None] | None = None,
     classify_fn: Callable[[str], Attributes] | None = None,
+    chords: str | Sequence[str] | None = None,
+    density: str | None = None,
+    rests: bool = False,
 ) -> Song:
     """Compose ``bars`` bars from a prompt and/or attributes with the music model (default: shipped weights).
 
+    ``chords``: one chord per bar ("Am F C G", repeated to fill the bars; "N" for no chord, "?" to leave a
+    bar to the model); ``density``: auto / low / medium / high notes per bar for every track; ``rests``:
+    allow tracks to rest for whole bars (by default every requested track plays in every bar).
     The same prompt, settings and seed give the same MIDI. Pieces longer than the first window are
     continued 4 bars at a time with the previous bars as context.
     """
@@ -174,22 +180,30 @@ def compose(
         prompt, genre=genre, emotion=emotion, tempo=tempo, instruments=instruments, key=key,
         time_signature=time_signature, known_genres=mm.known_genres or None, classify_fn=classify_fn)
     seed = new_seed(seed)
+    if chords is not None and (not isinstance(chords, str) or chords.strip()):
+        from dataclasses import replace
+
+        from .chords import parse_chords
+
+        attrs = replace(attrs, chords=parse_chords(chords, n_bars=bars))
+    density_bin_for(density, False)  # a bad level fails before any work
     sampling = SamplingConfig(temperature=temperature, top_p=top_p)
     first = min(bars, FIRST_WINDOW_BARS)
     piece = generate_new_tracks(mm, n_bars=first, specs=specs, attributes=attrs, bpm=bpm, time_signature=ts,
-                                seed=seed, sampling=sampling, on_token=on_token)
+                                seed=seed, sampling=sampling, on_token=on_token, density=density, rests=rests)
     end = piece.bar_span(first - 1, first - 1)[1]
     piece = _clip_to(piece, end)
     if bars > first:
         from .editing import extend
 
         piece = extend(piece, bars - first, model=mm, seed=seed + 1, temperature=temperature, top_p=top_p,
-                       attributes=attrs, on_token=on_token)
+                       attributes=attrs, on_token=on_token, rests=rests)
         piece = _clip_to(piece, piece.bar_span(bars - 1, bars - 1)[1])
     piece = _name_tracks(piece)
     if attrs.key:
         from .music import KeySignature
 
         piece = piece.replace(key_signatures=(KeySignature(0, attrs.key),))
-    params = {"prompt": prompt, "bars": bars, "temperature": temperature, "top_p": top_p}
+    params = {"prompt": prompt, "bars": bars, "temperature": temperature, "top_p": top_p,
+              "chords": list(attrs.chords) if attrs.chords else None, "density": density, "rests": rests}
     return Song.new(piece, attrs, operation="compose", params=params, seed=seed)

@@ -85,6 +85,33 @@ def _attrs_for(piece: Piece, attributes: Attributes | None, at_tick: int) -> Att
     return Attributes(key=key)
 
 
+def window_attributes(attrs: Attributes, window: Piece, w_first: int, cells: dict[int, set[int]]) -> Attributes:
+    """``attrs`` with the window's chord lane: the chords the person asked for (``attrs.chords``, one per bar
+    of the whole piece) where given, else the chords the surrounding bars play (estimated), and unknown for
+    the bars being written -- so infill and extend keep the harmony around them."""
+    from dataclasses import replace
+
+    from .chords import NO_CHORD, UNKNOWN, bar_chords
+
+    n = window.n_bars
+    asked = attrs.chords or ()
+    edited = set().union(*cells.values()) if cells else set()
+    estimated = bar_chords(window, n)
+    # in the bars being written, only what the other tracks play there tells the harmony
+    others = window.with_tracks([t for i, t in enumerate(window.tracks) if i not in cells])
+    around = bar_chords(others, n) if edited and others.tracks else (NO_CHORD,) * n
+    lane = []
+    for b in range(n):
+        g = w_first + b
+        if g < len(asked) and asked[g] != UNKNOWN:
+            lane.append(asked[g])
+        elif b in edited:
+            lane.append(around[b] if around[b] != NO_CHORD else UNKNOWN)
+        else:
+            lane.append(estimated[b])
+    return replace(attrs, chords=tuple(lane))
+
+
 # ---------------------------------------------------------------- windows
 def _window(piece: Piece, first: int, last: int, track_ids: Sequence[int]) -> Piece:
     """Bars ``first..last`` (0-based, may run past the end) of the given tracks, starting at tick 0."""
@@ -177,7 +204,8 @@ def _merge(piece: Piece, result: Piece, ids: Sequence[int], w_first: int, cells:
 
 def _fill_region(piece: Piece, first: int, last: int, targets: Sequence[int], *, mm: MusicModel,
                  attributes: Attributes | None, seed: int, sampling: SamplingConfig,
-                 on_token: Callable[[int], None] | None, new_length: int | None = None) -> Piece:
+                 on_token: Callable[[int], None] | None, new_length: int | None = None,
+                 rests: bool = False) -> Piece:
     """Regenerate bars ``first..last`` (0-based) of ``targets`` in chunks that fit the model."""
     out = piece
     chunk_seed = seed
@@ -196,9 +224,10 @@ def _fill_region(piece: Piece, first: int, last: int, targets: Sequence[int], *,
             if found is None:
                 _plan_window(mm, out, c_first, c_last, remaining[:1], CONTEXT_BARS)  # raises the clear error
             k, (window, ids, w_first, cells) = found
-            attrs = _attrs_for(out, attributes, out.bar_span(c_first, c_first)[0])
+            attrs = window_attributes(_attrs_for(out, attributes, out.bar_span(c_first, c_first)[0]), window,
+                                      w_first, cells)
             result = generate_fill(mm, window, cells, attributes=attrs, seed=chunk_seed, sampling=sampling,
-                                   on_token=on_token)
+                                   on_token=on_token, rests=rests)
             out = _merge(out, result, ids, w_first, cells, new_length=new_length)
             remaining = remaining[k:]
             chunk_seed += 1
@@ -256,7 +285,7 @@ def _check_all(piece: Piece, temperature: float, top_p: float, seed: int | None)
 # ---------------------------------------------------------------- operations
 def extend(piece: Piece, bars: int = 4, *, model=None, seed: int | None = None, temperature: float = 1.0,
            top_p: float = 0.95, attributes: Attributes | None = None, backend: str = "nnn",
-           on_token: Callable[[int], None] | None = None) -> Piece:
+           on_token: Callable[[int], None] | None = None, rests: bool = False) -> Piece:
     """Append ``bars`` bars that continue the piece (previous bars as context), in 4-bar units.
     Tempo map, time signatures, instruments and every existing note are kept."""
     if isinstance(bars, bool) or not isinstance(bars, int) or not 1 <= bars <= MAX_EXTEND_BARS:
@@ -279,13 +308,14 @@ def extend(piece: Piece, bars: int = 4, *, model=None, seed: int | None = None, 
     extended = piece.replace(length=new_end)
     targets = [i for i, t in enumerate(piece.tracks) if t.notes]
     return _fill_region(extended, n, n + bars - 1, targets, mm=mm, attributes=attributes, seed=seed,
-                        sampling=_sampling(temperature, top_p), on_token=on_token, new_length=new_end)
+                        sampling=_sampling(temperature, top_p), on_token=on_token, new_length=new_end,
+                        rests=rests)
 
 
 def infill(piece: Piece, bars: str | int | tuple[int, int] = (1, 1), tracks: Sequence[int | str] | None = None, *,
            model=None, seed: int | None = None, temperature: float = 1.0, top_p: float = 0.95,
            attributes: Attributes | None = None, backend: str = "nnn",
-           on_token: Callable[[int], None] | None = None) -> Piece:
+           on_token: Callable[[int], None] | None = None, rests: bool = False) -> Piece:
     """Regenerate bars (1-based, inclusive) in all tracks or in ``tracks``, with the music before and
     after as context."""
     _check_all(piece, temperature, top_p, seed)
@@ -304,7 +334,7 @@ def infill(piece: Piece, bars: str | int | tuple[int, int] = (1, 1), tracks: Seq
                           temperature=temperature)
     mm = _model(model)
     return _fill_region(piece, first, last, targets, mm=mm, attributes=attributes, seed=seed,
-                        sampling=_sampling(temperature, top_p), on_token=on_token)
+                        sampling=_sampling(temperature, top_p), on_token=on_token, rests=rests)
 
 
 def _parse_instrument(instrument: str | int) -> tuple[int, bool]:

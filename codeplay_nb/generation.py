@@ -21,7 +21,7 @@ from .attributes import Attributes, pitch_class
 from .instruments import family_of_program
 from .model.checkpoint import MusicModel
 from .model.config import SamplingConfig
-from .model.grammar import NNNConstraint
+from .model.grammar import MAX_CHORD_NOTES, NNNConstraint
 from .model.sample import sample
 from .music import Piece, Track
 from .tokenizers.base import STEPS_PER_QUARTER
@@ -73,6 +73,36 @@ def key_pitch_bias(key: str | None, *, on_beat: bool = False):
     return bias
 
 
+DENSITY_LEVELS = ("low", "medium", "high")
+# DENS bin (notes per bar per track, see tokenizers.nnn.DENSITY_EDGES) for each level: pitched / drums
+_DENSITY_BINS = {"low": (2, 4), "medium": (4, 6), "high": (6, 7)}
+MONO_FAMILIES = ("bass",)  # one note per onset unless the person asks otherwise
+
+
+def density_bin_for(level: str | None, is_drum: bool) -> int | None:
+    """The DENS token value a density level asks for (None: the model chooses)."""
+    if level is None or level == "auto":
+        return None
+    if level not in _DENSITY_BINS:
+        from .errors import CodeplayError
+
+        raise CodeplayError(f"density {level!r}: use auto, {', '.join(DENSITY_LEVELS)}")
+    return _DENSITY_BINS[level][1 if is_drum else 0]
+
+
+def track_limits(mm: MusicModel, targets: Sequence[tuple[int, bool]]) -> tuple[list, list]:
+    """Per target track: its family's register from the training data (``family_ranges.json`` beside the
+    checkpoint; None for drums or when the checkpoint has none) and the most notes one onset may hold."""
+    ranges = mm.info.get("family_ranges", {}) if isinstance(mm.info, dict) else {}
+    pitch_ranges, max_chord = [], []
+    for program, is_drum in targets:
+        fam = family_of_program(program, is_drum)
+        r = ranges.get(fam) if not is_drum else None
+        pitch_ranges.append((int(r["lo"]), int(r["hi"])) if r else None)
+        max_chord.append(1 if fam in MONO_FAMILIES else MAX_CHORD_NOTES)
+    return pitch_ranges, max_chord
+
+
 def bar_steps_of(window: Piece, n_bars: int) -> list[int]:
     starts = window.bar_starts(until=window.bar_span(0, n_bars - 1)[1])[: n_bars + 1]
     return [round((b - a) * STEPS_PER_QUARTER / window.tpq) for a, b in itertools.pairwise(starts)]
@@ -99,8 +129,11 @@ def generate_new_tracks(
     seed: int = 0,
     sampling: SamplingConfig | None = None,
     on_token: Callable[[int], None] | None = None,
+    density: str | None = None,
+    rests: bool = False,
 ) -> Piece:
-    """Generate ``specs`` tracks over ``n_bars`` bars. With ``context`` (a window of the same bars), its
+    """Generate ``specs`` tracks over ``n_bars`` bars (each holding notes in every bar unless ``rests``;
+    ``density`` low/medium/high sets every new track's density token). With ``context`` (a window of the same bars), its
     tracks come first in the prompt and the new tracks are generated to fit them; the result holds the
     context tracks followed by the new ones."""
     tok = mm.tokenizer
@@ -116,9 +149,14 @@ def generate_new_tracks(
     header = tok.header_tokens(attributes, n_bars, fams, context.tempos[0].qpm,
                                (context.time_signatures[0].numerator, context.time_signatures[0].denominator))
     prompt = header + prompt[head_end + 1:]
+    programs = [(s.program, s.is_drum) for s in specs]
+    pitch_ranges, max_chord = track_limits(mm, programs)
     constraint = NNNConstraint(
-        tok, programs=[(s.program, s.is_drum) for s in specs], bar_steps=bar_steps_of(context, n_bars),
-        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key), beat_bias=key_pitch_bias(attributes.key, on_beat=True),
+        tok, programs=programs, bar_steps=bar_steps_of(context, n_bars),
+        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key),
+        beat_bias=key_pitch_bias(attributes.key, on_beat=True), every_bar=not rests,
+        densities=[density_bin_for(density, d) for _, d in programs], pitch_ranges=pitch_ranges,
+        max_chord_notes=max_chord,
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), context)
@@ -133,6 +171,7 @@ def generate_fill(
     seed: int = 0,
     sampling: SamplingConfig | None = None,
     on_token: Callable[[int], None] | None = None,
+    rests: bool = False,
 ) -> Piece:
     """Regenerate the bars ``cells[track_index]`` (0-based, window-relative) of ``window``. Returns the
     window with those cells replaced (all tracks kept, in order, at the window's tpq)."""
@@ -143,16 +182,21 @@ def generate_fill(
     steps = bar_steps_of(window, n_bars)
     fill_steps: list[int] = []
     fill_drum: list[bool] = []
+    fill_targets: list[tuple[int, bool]] = []
     for ti in sorted(cells):
         for b in sorted(cells[ti]):
             fill_steps.append(steps[b])
             fill_drum.append(window.tracks[ti].is_drum)
+            fill_targets.append((window.tracks[ti].program, window.tracks[ti].is_drum))
     if not fill_steps:
         return window
     has_context = window.n_notes > 0
+    pitch_ranges, max_chord = track_limits(mm, fill_targets)
     constraint = NNNConstraint(
         tok, fill_steps=fill_steps, fill_drum=fill_drum, require_notes=has_context,
-        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key), beat_bias=key_pitch_bias(attributes.key, on_beat=True),
+        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key),
+        beat_bias=key_pitch_bias(attributes.key, on_beat=True), every_bar=not rests,
+        pitch_ranges=pitch_ranges, max_chord_notes=max_chord,
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), window)

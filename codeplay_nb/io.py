@@ -242,6 +242,10 @@ def piece_to_score(piece: Piece):
         for b in t.pitch_bends:
             tr.pitch_bends.append(symusic.PitchBend(b.time, b.value))
         score.tracks.append(tr)
+    if piece.length > 1 and piece.length - 1 > score.end():
+        # the file lasts exactly the piece (trailing silent bars included): a marker one tick before the end,
+        # so end-of-track falls on the last bar line and a DAW shows as many bars as were asked for
+        score.markers.append(symusic.TextMeta(piece.length - 1, "End"))
     return score
 
 

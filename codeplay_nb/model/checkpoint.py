@@ -20,6 +20,7 @@ ATTRIBUTES_FILE = "attribute_vocabulary.json"
 TRAIN_CONFIG_FILE = "training_config.json"
 MANIFEST_FILE = "data_manifest.json"
 METRICS_FILE = "training_metrics.json"
+RANGES_FILE = "family_ranges.json"  # each family's register in the training data (model/ranges.py)
 
 
 def build_model(config: ModelConfig, vocab_size: int, *, seed: int = 0):
@@ -60,7 +61,7 @@ class MusicModel:
 
 
 def save_model(mm_model, path: str | Path, *, train_config=None, manifest: dict | None = None,
-               metrics: dict | None = None, fp16: bool = False) -> Path:
+               metrics: dict | None = None, fp16: bool = False, family_ranges: dict | None = None) -> Path:
     """Write a checkpoint directory. ``fp16`` halves the size of shipped weights."""
     import tempfile
 
@@ -97,6 +98,8 @@ def save_model(mm_model, path: str | Path, *, train_config=None, manifest: dict 
         atomic_write_bytes(out / MANIFEST_FILE, json.dumps(manifest, indent=1).encode())
     if metrics is not None:
         atomic_write_bytes(out / METRICS_FILE, json.dumps(metrics, indent=1).encode())
+    if family_ranges:
+        atomic_write_bytes(out / RANGES_FILE, json.dumps(family_ranges, indent=1).encode())
     return out
 
 
@@ -162,7 +165,8 @@ def _load_cached(path: str) -> MusicModel:
         model = GPT2LMHeadModel.from_pretrained(p, use_safetensors=True, torch_dtype=torch.float32)
     model.eval()
     info: dict = {}
-    for name, key in ((MANIFEST_FILE, "manifest"), (TRAIN_CONFIG_FILE, "train_config"), (METRICS_FILE, "metrics")):
+    for name, key in ((MANIFEST_FILE, "manifest"), (TRAIN_CONFIG_FILE, "train_config"), (METRICS_FILE, "metrics"),
+                      (RANGES_FILE, "family_ranges")):
         if (p / name).exists():
             info[key] = json.loads((p / name).read_text())
     return MusicModel(model=model, tokenizer=tok, path=str(p), info=info)
