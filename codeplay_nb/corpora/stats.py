@@ -16,7 +16,7 @@ import numpy as np
 
 from ..instruments import family_of_program
 from .base import CorpusItem
-from .beats import off_grid_share
+from .beats import off_grid_share, off_grids_share
 from .inspect import bar_line_check, bar_positions
 
 BAR_LINE_TOLERANCE = 1 / 24  # beats
@@ -31,6 +31,7 @@ class SourceStats:
     onsets: int = 0
     off_8th: float = 0.0  # sums of off-grid onsets (divided by onsets at the end)
     off_16th: float = 0.0
+    off_grids: float = 0.0  # off both the 16th and the triplet grid: no grid at all
     track_bars: int = 0
     empty_track_bars: int = 0
     family_bars: dict = field(default_factory=dict)  # family -> [track bars, empty track bars]
@@ -46,6 +47,7 @@ class SourceStats:
             "pieces": self.pieces, "bars": self.bars, "tokens": self.tokens,
             "token_share": share(self.tokens, total_tokens),
             "off_grid_8th": share(self.off_8th, self.onsets), "off_grid_16th": share(self.off_16th, self.onsets),
+            "off_grid_16th_and_triplet": share(self.off_grids, self.onsets),
             "empty_bars_per_track": share(self.empty_track_bars, self.track_bars),
             "empty_bars_by_family": {f: share(e, b) for f, (b, e) in sorted(self.family_bars.items())},
             "drum_presence": share(self.with_drums, self.pieces), "bass_presence": share(self.with_bass, self.pieces),
@@ -71,6 +73,7 @@ def add_piece(acc: SourceStats, item: CorpusItem, n_tokens: int, bar_line: float
         acc.onsets += len(pos)
         acc.off_8th += _count_off(pos, p.tpq, 2)
         acc.off_16th += _count_off(pos, p.tpq, 4)
+        acc.off_grids += off_grids_share(pos.tolist(), p.tpq, tolerance_quarters=GRID_TOLERANCE) * len(pos)
     lines = np.asarray(p.bar_starts()[: n + 1], dtype=np.int64)
     fams = set()
     for t in p.tracks:
@@ -131,16 +134,17 @@ def _fmt(v, pct: bool = True) -> str:
 def format_source_table(rows: dict[str, dict]) -> str:
     """A plain-text table of :func:`source_stats` rows."""
     head = (f"{'source':11s} {'pieces':>6s} {'bars':>7s} {'tokens':>9s} {'share':>6s} {'off8':>6s} {'off16':>6s} "
-            f"{'empty':>6s} {'drums':>6s} {'bass':>6s} {'barline':>8s}")
+            f"{'off16/3':>7s} {'empty':>6s} {'drums':>6s} {'bass':>6s} {'barline':>8s}")
     out = [head]
     for src, r in rows.items():
         bl = "-" if r["bar_line_max_beats"] is None else f"{r['bar_line_max_beats']:.4f}"
         out.append(f"{src:11s} {r['pieces']:6d} {r['bars']:7d} {r['tokens']:9d} {_fmt(r['token_share']):>6s} "
-                   f"{_fmt(r['off_grid_8th']):>6s} {_fmt(r['off_grid_16th']):>6s} "
+                   f"{_fmt(r['off_grid_8th']):>6s} {_fmt(r['off_grid_16th']):>6s} {_fmt(r['off_grid_16th_and_triplet']):>7s} "
                    f"{_fmt(r['empty_bars_per_track']):>6s} {_fmt(r['drum_presence']):>6s} "
                    f"{_fmt(r['bass_presence']):>6s} {bl:>8s}")
-    out.append("off8/off16: onsets more than 1/24 quarter off the 8th/16th grid (from the bar line); empty: bars "
-               "without an onset, per track; barline: max distance of bar lines from annotated downbeats (beats)")
+    out.append("off8/off16: onsets more than 1/24 quarter off the 8th/16th grid (from the bar line); off16/3: off "
+               "both the 16th and the triplet grid; empty: bars without an onset, per track; barline: max distance "
+               "of bar lines from annotated downbeats (beats)")
     return "\n".join(out)
 
 
