@@ -12,7 +12,7 @@ import pytest
 
 from codeplay_nb.cli import main as cli_main
 from codeplay_nb.corpora import load_folder
-from codeplay_nb.dataset import BuildConfig, build_dataset, default_encoder
+from codeplay_nb.dataset import BuildConfig, build_dataset, default_encoder, default_mask_fn
 from codeplay_nb.errors import CodeplayError
 from codeplay_nb.io import write_midi
 from codeplay_nb.model import ModelConfig, TrainConfig, load_model
@@ -45,7 +45,8 @@ def token_dir(tmp_path_factory) -> Path:
         write_midi(_song(i), midi / f"song{i}.mid")
     encode, vocab_size, eos = default_encoder()
     cfg = BuildConfig(min_bars=4, max_bars=4, val_fraction=0.3, seed=0, eos_id=eos, vocab_size=vocab_size)
-    manifest = build_dataset(load_folder(midi, genre="pop"), root / "data", encode, cfg, sources=["folder"])
+    manifest = build_dataset(load_folder(midi, genre="pop"), root / "data", encode, cfg, sources=["folder"],
+                             mask_fn=default_mask_fn())
     assert manifest["splits"]["train"]["tokens"] > 4 * TRAIN.block_size
     assert manifest["splits"]["val"]["tokens"] > TRAIN.block_size
     return root / "data"
@@ -210,3 +211,63 @@ def test_notebook_executes_with_small_parameters():
     assert "application/vnd.plotly.v1+json" in outputs['loss_figure(out / "model")'][-1]["data"]
     summary = ast.literal_eval(outputs["song.summary()"][-1]["data"]["text/plain"])
     assert summary["bars"] == 4 and {t["name"] for t in summary["tracks"]} == {"Piano", "Bass"}
+
+
+class _Kill(Exception):
+    pass
+
+
+def _killer(at_step: int):
+    from transformers import TrainerCallback
+
+    class _K(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kw):
+            if state.global_step == at_step:
+                raise _Kill(f"killed before step {at_step + 1}")
+
+    return _K()
+
+
+def test_killed_run_resumes_with_no_lost_steps(token_dir, tmp_path):
+    """Killed after step 9 with checkpoints every 4 steps: --resume continues from step 8 (optimizer,
+    scheduler, RNG and data position restored) and ends with the weights of an uninterrupted run."""
+    cfg = TrainConfig.from_dict({**TRAIN.to_dict(), "max_steps": 12, "save_steps": 4, "eval_steps": 100})
+    whole = train(token_dir, tmp_path / "whole", model_config=MODEL, train_config=cfg)
+    with pytest.raises(_Kill):
+        train(token_dir, tmp_path / "cut", model_config=MODEL, train_config=cfg, callbacks=[_killer(9)])
+    assert not (tmp_path / "cut" / "model.safetensors").exists()
+    resumed = train(token_dir, tmp_path / "cut", model_config=MODEL, train_config=cfg, resume=True)
+    assert resumed["resumed_from"] == "checkpoint-8" and resumed["steps"] == whole["steps"] == 12
+    steps = [h["step"] for h in resumed["log_history"] if "loss" in h]
+    assert steps == list(range(1, 13))  # every step logged once: none lost, none repeated
+    import torch
+    from safetensors.torch import load_file
+
+    a = load_file(tmp_path / "whole" / "model.safetensors")
+    b = load_file(tmp_path / "cut" / "model.safetensors")
+    assert a.keys() == b.keys()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-3) for k in a)
+
+
+def test_resume_without_checkpoint_is_a_clear_error(token_dir, tmp_path):
+    with pytest.raises(CodeplayError, match="nothing to resume"):
+        train(token_dir, tmp_path / "none", model_config=MODEL, train_config=TRAIN, resume=True)
+
+
+def test_epochs_see_new_transpositions(token_dir):
+    """Training chunks are transposed in token space by a shift drawn per (seed, epoch, chunk)."""
+    import numpy as np
+
+    from codeplay_nb.model.train import PackedTokens
+    from codeplay_nb.tokenizers.augment import TokenTransposer
+    from codeplay_nb.tokenizers.nnn import NNNTokenizer
+
+    ds = PackedTokens(token_dir / "train.bin", 64, augment=TokenTransposer(NNNTokenizer()), seed=1)
+    first = [ds[i]["input_ids"].numpy() for i in range(len(ds))]
+    ds.epoch = 1
+    second = [ds[i]["input_ids"].numpy() for i in range(len(ds))]
+    assert any(not np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    ds.epoch = 0
+    assert all(np.array_equal(a, ds[i]["input_ids"].numpy()) for i, a in enumerate(first))  # reproducible
+    plain = PackedTokens(token_dir / "train.bin", 64)
+    assert all(len(plain[i]["input_ids"]) == len(first[i]) for i in range(len(ds)))

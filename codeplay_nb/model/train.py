@@ -121,6 +121,7 @@ def train(
     ship_fp16: bool = True,
     resume: bool = False,
     augment: bool = True,
+    callbacks: list | None = None,
 ) -> dict:
     """Train, save the final checkpoint to ``out_dir`` and return metrics (final train/val loss...).
 
@@ -191,7 +192,8 @@ def train(
         if old.exists():
             step0 = int(resume_from.name.split("-")[-1])
             history.extend(h for h in json.loads(old.read_text()) if h.get("step", 0) <= step0)
-    callbacks = [_loss_logger(history, out), _periodic_saver(out, train_config, manifest), _epoch_setter(train_ds)]
+    callbacks = [_loss_logger(history, out), _periodic_saver(out, train_config, manifest), _epoch_setter(train_ds),
+                 *(callbacks or [])]
     eval_sub = None
     if val_ds is not None:
         import torch.utils.data as tud
