@@ -102,6 +102,7 @@ class PianoRollView:
             import plotly.graph_objects as go
 
             self.figure = go.FigureWidget(data=traces, layout=layout)
+            self.figure._config = {"responsive": True, "displaylogo": False}  # follows the page's width
             self._connect()
             self.widget.children = (self.figure,)
             return
