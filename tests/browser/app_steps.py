@@ -55,9 +55,14 @@ def roll_bars(page) -> str:
 
 
 def wait_message(page, text: str, timeout: int = COMPOSE_MS) -> None:
-    page.wait_for_function(
-        "(t) => (document.querySelector('.codeplay-app .codeplay-message') || {}).textContent?.includes(t)",
-        arg=text, timeout=timeout)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            "(t) => (document.querySelector('.codeplay-app .codeplay-message') || {}).textContent?.includes(t)",
+            arg=text, timeout=timeout)
+    except PlaywrightTimeout:
+        raise AssertionError(f"waited for {text!r}; the app says {message(page)!r}") from None
 
 
 def wait_idle(page, timeout: int = COMPOSE_MS) -> None:

@@ -71,7 +71,8 @@ def _session(page, out, step, tmp_path) -> None:
     n = assert_reachable(page, "after compose")
     step(f"after compose: all {n} controls reachable")
     before = roll_bars(page)
-    page.locator(APP).screenshot(path=str(out / "jupyterlab-compose.png"))
+    page.locator(f"{APP} .codeplay-roll").scroll_into_view_if_needed()
+    page.screenshot(path=str(out / "jupyterlab-compose.png"))
     page.locator(f"{APP} .codeplay-roll").screenshot(path=str(out / "pianoroll.png"))
 
     # box-select the middle of the roll (bars 2-3 of 4) with the mouse
@@ -93,7 +94,7 @@ def _session(page, out, step, tmp_path) -> None:
     wait_idle(page)
     assert_reachable(page, "after regenerate")
     step("regenerated, roll changed, controls reachable")
-    page.locator(APP).screenshot(path=str(out / "jupyterlab-regenerated.png"))
+    page.screenshot(path=str(out / "jupyterlab-regenerated.png"))
 
     button(page, "Extend").click()
     wait_message(page, "Extended by 4 bars")
@@ -101,13 +102,16 @@ def _session(page, out, step, tmp_path) -> None:
     assert_reachable(page, "after extend")
     step("extended, controls reachable")
 
-    # one track, chosen with its button: first deselect all but the bass
+    # one track, chosen with the track buttons (each click toggles one): all, then all but the bass off
+    button(page, "All tracks").click()
+    page.wait_for_timeout(500)
     tracks = page.locator(f"{APP} .codeplay-tracks button")
     labels = [t.inner_text() for t in tracks.all()]
     bass = next(i for i, t in enumerate(labels) if "Bass" in t)
     for i, label in enumerate(labels):
         if i != bass and "All tracks" not in label:
             tracks.nth(i).click()
+    page.wait_for_timeout(1000)  # the track buttons repaint: the selection has reached the kernel
     button(page, "Regenerate track").click()
     wait_message(page, "Regenerated track")
     wait_idle(page)
@@ -131,8 +135,9 @@ def _session(page, out, step, tmp_path) -> None:
     download_midi(page, tmp_path)
     step("undone; MIDI downloaded through the browser")
     assert_reachable(page, "after undo")
-    history = page.locator(f"{APP} .codeplay-history select option").all_inner_texts()
-    assert history[0].startswith("1. Composed") and any("Regenerated bars 2–3" in h for h in history)
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.locator(APP).screenshot(path=str(out / "jupyterlab-session.png"))
+    history = page.locator(f"{APP} .codeplay-history select option").evaluate_all(
+        "els => els.map(e => e.textContent.replace(/\\u00a0/g, ' '))")
+    assert history[0].startswith("1. Composed") and any("Regenerated bars 2–3" in h for h in history), history
+    page.locator(f"{APP} .codeplay-history").scroll_into_view_if_needed()
+    page.screenshot(path=str(out / "jupyterlab-session.png"))
     assert not [e for e in page.console_errors if "codeplay" in e.lower()]

@@ -37,7 +37,7 @@ def test_voila_composes_in_three_fresh_sessions(voila_url, artifacts, tmp_path):
                 assert_reachable(page, f"Voila session {session + 1}")
                 if session == 0:
                     download_midi(page, tmp_path)
-                    page.locator(APP).screenshot(path=str(artifacts / "voila-compose.png"))
+                    page.screenshot(path=str(artifacts / "voila-compose.png"), full_page=True)
                     step("MIDI downloaded")
             except Exception:
                 page.screenshot(path=str(artifacts / f"voila-failure-{session + 1}.png"), full_page=True)
