@@ -17,6 +17,11 @@ def register(sub) -> None:
     p.add_argument("--instruments", help="comma-separated: families (piano,bass,drums), GM names or numbers")
     p.add_argument("--key", help='e.g. "A minor" or "Eb major"')
     p.add_argument("--time-signature", help="e.g. 3/4")
+    p.add_argument("--chords", help='one chord per bar, repeated to fill the bars: "Am F C G" (N = no chord, ? = any)')
+    p.add_argument("--density", choices=("auto", "low", "medium", "high"), default="auto",
+                   help="notes per bar of every track (default auto: the model chooses)")
+    p.add_argument("--rests", action="store_true", help="let tracks rest for whole bars (default: every "
+                   "requested track plays in every bar)")
     p.add_argument("--seed", type=int, help="same prompt + settings + seed = same MIDI")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float, default=0.95)
@@ -81,7 +86,8 @@ def run(args) -> int:
         song = compose(args.prompt, bars=args.bars, genre=args.genre, emotion=args.emotion, tempo=args.tempo,
                        instruments=args.instruments, key=args.key, time_signature=args.time_signature,
                        seed=args.seed, temperature=args.temperature, top_p=args.top_p, model=args.model,
-                       on_token=cb)
+                       on_token=cb, chords=args.chords, density=None if args.density == "auto" else args.density,
+                       rests=args.rests)
     finally:
         if bar is not None:
             bar.close()
