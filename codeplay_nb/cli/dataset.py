@@ -23,9 +23,9 @@ def register(subparsers) -> None:
                    "(default $CODEPLAY_DATA or ../shared/data)")
     b.add_argument("--out", required=True, help="output folder")
     b.add_argument("--limit", type=int, default=None, help="at most N pieces per source")
-    b.add_argument("--source-limits", default="music21=1000,mma=300",
+    b.add_argument("--source-limits", default="music21=1000,mma=1000",
                    help="per-source limits overriding --limit (default music21=1000: its first conversion is slow; "
-                   "mma=300 source songs per source keeps the synthetic accompaniment near a third of the tokens)")
+                   "mma=1000 source songs per source keeps the synthetic accompaniment near a third of the tokens)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--workers", type=int, default=1, help="encoding processes")
     b.add_argument("--min-bars", type=int, default=4)
