@@ -32,6 +32,9 @@ NO_GENRE = "none"
 KIND_WEIGHT = {"genre": 1.0, "style": 1.0, "ensemble": 1.0, "scene": 0.6, "use": 0.6, "mood": 0.5}
 # a broad genre ("jazz", "rock") spans many tempos and moods: its row's usual tempo and emotion count less
 BROAD = {"genre": 0.4}
+# an ensemble or solo instrument says what plays, hardly how fast ("a string quartet" plays adagios and prestos):
+# its row's usual tempo counts as little as a broad genre's
+TEMPO_BROAD = {"genre": 0.4, "ensemble": 0.4}
 IMPLIED_INSTRUMENT = {"ensemble": 0.9, "style": 0.8, "genre": 0.7, "scene": 0.45, "use": 0.45, "mood": 0.4}
 
 
@@ -52,6 +55,7 @@ class Weights:
     tempo_stated: float = 6.0
     style_tempo: float = 2.5
     emotion_tempo: float = 0.4
+    stated_tempo_damp: float = 0.25  # a tempo stated in words: the styles' and emotion's usual tempo count this much
     similar_style: float = 1.0  # zero-shot style evidence at similarity 1 (scaled down to 0 at SIMILAR_MIN)
     similar_min: float = 0.55
     similar_top: int = 2
@@ -135,14 +139,20 @@ def combine(hp: dict[str, dict[str, float]], sims: dict | None, rules: RuleFindi
     emotion = max(emotion_p, key=emotion_p.get)
     # tempo
     t = _base(hp["tempo_bin"], TEMPO_BINS, sims.get("tempo_bin"), w.zs_tempo, w)
+    # the prompt's own tempo words win over what its styles and mood usually imply ("a slow punk song")
+    implied = w.stated_tempo_damp if rules.tempo_bin else 1.0
     if rules.tempo_bin:
         t[rules.tempo_bin] += w.tempo_stated
     if rules.genre_tempo:
-        t[rules.genre_tempo] += w.style_tempo
+        sharpen = rules.tempo_bin == "fast" and rules.genre_tempo == "very_fast"
+        t[rules.genre_tempo] += w.style_tempo * (1.0 if sharpen else implied)
     for ev in evidence:
         if ev.style.tempo:
-            t[ev.style.tempo] += w.style_tempo * ev.weight * BROAD.get(ev.style.kind, 1.0)
-    t[EMOTION_DEFAULT_TEMPO[emotion]] += w.emotion_tempo
+            # ... except that a very fast style sharpens a plain "fast" ("fast punk rock" is very fast)
+            sharpen = rules.tempo_bin == "fast" and ev.style.tempo == "very_fast"
+            t[ev.style.tempo] += (w.style_tempo * ev.weight * TEMPO_BROAD.get(ev.style.kind, 1.0)
+                                  * (1.0 if sharpen else implied))
+    t[EMOTION_DEFAULT_TEMPO[emotion]] += w.emotion_tempo * implied
     tempo_p = _softmax(t)
     # instruments
     inst_p = {f: min(hp["instruments"].get(f, 0.0), w.head_instrument_cap) for f in INSTRUMENTS}

@@ -141,9 +141,26 @@ def _instrument_table(vocabulary: str = "all") -> tuple[re.Pattern, dict[str, st
 @lru_cache(maxsize=2)
 def _tempo_table(vocabulary: str = "all") -> tuple[re.Pattern, dict[str, str], re.Pattern, dict[str, str]]:
     words = {w: b for b, ws in TEMPO_WORDS.items() for w in ws if _keep(w, vocabulary)}
+    words.update({w: b for w, b in _extra_tempo_words().items() if _keep(w, vocabulary)})
     words.update({w: b for b, ws in FOREIGN_WORDS["tempo_bin"].items() for w in ws})
     negs = dict(TEMPO_NEGATIONS)
     return _phrase_pattern(words), words, _phrase_pattern(negs), negs
+
+
+@lru_cache(maxsize=1)
+def _extra_tempo_words() -> dict[str, str]:
+    """Rule-only English tempo phrases (``codeplay_nb/data/tempo_words.tsv``), not used by the prompt generator."""
+    from ..attributes import TEMPO_BINS
+    from .lexicon import DATA_DIR
+
+    out: dict[str, str] = {}
+    for ln in (DATA_DIR / "tempo_words.tsv").read_text(encoding="utf-8").splitlines():
+        if ln.strip() and not ln.startswith("#"):
+            word, tbin = (x.strip() for x in ln.split("\t"))
+            if tbin not in TEMPO_BINS:
+                raise ValueError(f"tempo_words.tsv: unknown tempo bin {tbin!r} for {word!r}")
+            out[word.lower()] = tbin
+    return out
 
 
 @lru_cache(maxsize=2)

@@ -81,7 +81,24 @@ class ZeroShotBank:
         import torch
 
         x = torch.nn.functional.normalize(features, dim=-1)
-        return {k: x @ v.T for k, v in self.embeddings.items()}
+        out = {k: x @ v.T for k, v in self.embeddings.items()}
+        if "tempo_bin" in out and "styles" in self.embeddings:
+            out["tempo_bin"] = out["tempo_bin"] - self.tempo_offset()
+        return out
+
+    def tempo_offset(self) -> torch.Tensor:
+        """Per-bin similarity offset that removes the tempo descriptions' own pull, label-free: the mean
+        over the style descriptions (which say nothing about tempo) of their log-softmax over the tempo
+        descriptions, in similarity units. Without it the "fast" description wins for almost any prompt and
+        "moderate" almost never does."""
+        import torch
+
+        if getattr(self, "_tempo_offset", None) is None:
+            from .combine import WEIGHTS
+
+            sims = self.embeddings["styles"] @ self.embeddings["tempo_bin"].T
+            self._tempo_offset = WEIGHTS.zs_temp * torch.log_softmax(sims / WEIGHTS.zs_temp, dim=-1).mean(0)
+        return self._tempo_offset
 
 
 def build_bank(backbone: TransformerBackbone) -> ZeroShotBank:
