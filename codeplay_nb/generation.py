@@ -77,6 +77,7 @@ DENSITY_LEVELS = ("low", "medium", "high")
 # DENS bin (notes per bar per track, see tokenizers.nnn.DENSITY_EDGES) for each level: pitched / drums
 _DENSITY_BINS = {"low": (2, 4), "medium": (4, 6), "high": (6, 7)}
 MONO_FAMILIES = ("bass",)  # one note per onset unless the person asks otherwise
+GROOVE_BIAS = 1.5  # logits towards repeating the previous drum bar's hits (see NNNConstraint)
 
 
 def density_bin_for(level: str | None, is_drum: bool) -> int | None:
@@ -101,6 +102,13 @@ def track_limits(mm: MusicModel, targets: Sequence[tuple[int, bool]]) -> tuple[l
         pitch_ranges.append((int(r["lo"]), int(r["hi"])) if r else None)
         max_chord.append(1 if fam in MONO_FAMILIES else MAX_CHORD_NOTES)
     return pitch_ranges, max_chord
+
+
+def bar_hits(piece: Piece, track: Track, bar: int) -> frozenset:
+    """``(grid step in the bar, pitch)`` of a track's notes in ``bar`` (12 steps per quarter)."""
+    start, end = piece.bar_span(bar, bar)
+    return frozenset((round((n.start - start) * STEPS_PER_QUARTER / piece.tpq), n.pitch)
+                     for n in track.notes if start <= n.start < end)
 
 
 def bar_steps_of(window: Piece, n_bars: int) -> list[int]:
@@ -156,7 +164,7 @@ def generate_new_tracks(
         max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key),
         beat_bias=key_pitch_bias(attributes.key, on_beat=True), every_bar=not rests,
         densities=[density_bin_for(density, d) for _, d in programs], pitch_ranges=pitch_ranges,
-        max_chord_notes=max_chord,
+        max_chord_notes=max_chord, groove_bias=GROOVE_BIAS,
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), context)
@@ -183,11 +191,14 @@ def generate_fill(
     fill_steps: list[int] = []
     fill_drum: list[bool] = []
     fill_targets: list[tuple[int, bool]] = []
+    prev_hits: list[frozenset] = []
     for ti in sorted(cells):
         for b in sorted(cells[ti]):
             fill_steps.append(steps[b])
             fill_drum.append(window.tracks[ti].is_drum)
             fill_targets.append((window.tracks[ti].program, window.tracks[ti].is_drum))
+            known = window.tracks[ti].is_drum and b > 0 and b - 1 not in cells[ti]
+            prev_hits.append(bar_hits(window, window.tracks[ti], b - 1) if known else frozenset())
     if not fill_steps:
         return window
     has_context = window.n_notes > 0
@@ -196,7 +207,7 @@ def generate_fill(
         tok, fill_steps=fill_steps, fill_drum=fill_drum, require_notes=has_context,
         max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key),
         beat_bias=key_pitch_bias(attributes.key, on_beat=True), every_bar=not rests,
-        pitch_ranges=pitch_ranges, max_chord_notes=max_chord,
+        pitch_ranges=pitch_ranges, max_chord_notes=max_chord, groove_bias=GROOVE_BIAS, fill_prev_hits=prev_hits,
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), window)

@@ -242,10 +242,10 @@ def piece_to_score(piece: Piece):
         for b in t.pitch_bends:
             tr.pitch_bends.append(symusic.PitchBend(b.time, b.value))
         score.tracks.append(tr)
-    if piece.length > 1 and piece.length - 1 > score.end():
-        # the file lasts exactly the piece (trailing silent bars included): a marker one tick before the end,
-        # so end-of-track falls on the last bar line and a DAW shows as many bars as were asked for
-        score.markers.append(symusic.TextMeta(piece.length - 1, "End"))
+    if piece.length > 0 and piece.length > score.end():
+        # the file lasts exactly the piece (trailing silent bars included): a marker on the last bar line,
+        # so end-of-track falls there and a DAW shows as many bars as were asked for (see midi_bytes)
+        score.markers.append(symusic.TextMeta(piece.length, "End"))
     return score
 
 
@@ -256,7 +256,24 @@ def midi_bytes(piece: Piece) -> bytes:
     with tempfile.TemporaryDirectory() as d:
         f = Path(d) / "x.mid"
         piece_to_score(piece).dump_midi(str(f))
-        return f.read_bytes()
+        return _end_tracks_at_last_event(f.read_bytes())
+
+
+_EOT_ONE_TICK_LATE = b"\x01\xff\x2f\x00"
+
+
+def _end_tracks_at_last_event(data: bytes) -> bytes:
+    """symusic ends every track one tick after its last event; put end-of-track on that event instead
+    (same byte length: the one-byte delta 1 becomes 0), so an 8-bar piece is exactly 8 bars long."""
+    out = bytearray(data)
+    pos = 14 if data[:4] == b"MThd" else len(data)
+    while pos + 8 <= len(out):
+        size = int.from_bytes(out[pos + 4:pos + 8], "big")
+        end = pos + 8 + size
+        if out[pos:pos + 4] == b"MTrk" and end <= len(out) and out[end - 4:end] == _EOT_ONE_TICK_LATE:
+            out[end - 4] = 0
+        pos = end
+    return bytes(out)
 
 
 def write_midi(piece: Piece, path: str | os.PathLike, *, overwrite: bool = True) -> Path:

@@ -53,6 +53,8 @@ class GrammarState:
     step: int | None = None  # the track's current step (set by SHIFT, used by NEXT)
     resting: bool = False  # after REST_k: the bars it opened are empty, only a bar boundary may follow
     notes_in_bar: int = 0  # notes in the current bar (or fill block)
+    hits: set = field(default_factory=set)  # (position, pitch) of the current drum bar
+    prev_hits: frozenset = frozenset()  # ... and of the bar before it (the groove to keep)
     history: list[int] = field(default_factory=list)
 
 
@@ -87,6 +89,8 @@ class NNNConstraint:
         densities: Sequence[int | None] = (),
         pitch_ranges: Sequence[tuple[int, int] | None] = (),
         max_chord_notes: Sequence[int] = (),
+        groove_bias: float = 0.0,
+        fill_prev_hits: Sequence[frozenset] = (),
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
@@ -95,6 +99,10 @@ class NNNConstraint:
         self.fill_drum = list(fill_drum) or [False] * len(self.fill_steps)
         self.task = "fills" if self.fill_steps else "tracks"
         self.require_notes = require_notes
+        # drums: logits added to the hits (and the steps to them) the previous bar played at this position,
+        # so a groove is kept from bar to bar unless the model is sure of a change (0: off)
+        self.groove_bias = float(groove_bias)
+        self.fill_prev_hits = list(fill_prev_hits)  # per fill block: the drum bar before it, from the context
         # every bar of a generated track (every fill block) holds a note unless the person asks for rests
         self.every_bar = every_bar and require_notes
         n_targets = len(self.fill_steps) if self.task == "fills" else len(self.programs)
@@ -245,6 +253,8 @@ class NNNConstraint:
         bias_key = self._bias_key()
         if bias_key is not None:  # key control: the bias for this onset's beat position, folded in
             entry = self._cached((key, bias_key), lambda: entry[0], lambda a: a + self._bias[bias_key])
+        if self.groove_bias and s.prev_hits and key[5] and not s.resting:
+            entry = self._with_groove(entry)
         if not s.chord or not can_play_now(key):
             return entry[:4]
         # a pitch already sounding at this onset (or a full chord) is not allowed again
@@ -257,6 +267,29 @@ class NNNConstraint:
         add[[self.pitch0 + p for p in blocked]] = float("-inf")
         n = entry[1] - len(blocked)
         return None, n, (int(torch.isfinite(add).nonzero()[0]) if n == 1 else -1), add
+
+    def _with_groove(self, entry: tuple) -> tuple:
+        """``entry`` with the groove bias: hits of the previous bar at this position (PITCH), one current
+        step later (NEXT), the shift to the previous bar's next onset (SHIFT), or the bar line when the
+        previous bar had nothing more (BAR/TRACK_END/FILL_END)."""
+        s = self.state
+        add = entry[3].clone()
+        b = self.groove_bias
+        prev = s.prev_hits
+        for pos, p in prev:
+            if pos == s.pos and (pos, p) not in s.hits and p not in s.chord:
+                add[self.pitch0 + p] += b
+            if s.step and pos == s.pos + s.step and p in NEXT_PITCHES:
+                add[self.next0 + p - NEXT_PITCHES[0]] += b
+        later = [pos for pos, _ in prev if pos > s.pos]
+        if later:
+            k = min(later) - s.pos
+            if k <= MAX_SHIFT_STEPS:
+                add[self.shift0 + k - 1] += b
+        else:
+            for name in ("BAR", "TRACK_END", "FILL_END"):
+                add[self.id[name]] += b
+        return entry[0], entry[1], entry[2], add, entry[4]
 
     def _single(self, name: str) -> tuple[torch.Tensor, int, int, None]:
         entry = self._singles.get(name)
@@ -353,18 +386,25 @@ class NNNConstraint:
             s.phase = "expect_bar"
             s.bars_done = 0
             s.notes_in_track = 0
+            s.hits, s.prev_hits = set(), frozenset()
             s.vel_set = s.dur_set = False
             s.step = None
         elif ph == "expect_bar" or (ph == "in_bar" and k in ("BAR", "REST")):
             s.phase = "in_bar"
             s.bars_done += 1 if k == "BAR" else token - self.rest2 + 2
             s.resting = k == "REST"
+            if s.hits or k == "REST":
+                s.prev_hits = frozenset(s.hits)
+            s.hits = set()
             s.pos = 0
             s.tokens_in_bar = 0
             s.notes_in_bar = 0
             s.chord = set()
         elif ph == "expect_fill":
             s.phase = "in_bar"
+            given = self.fill_prev_hits[s.fill_idx] if s.fill_idx < len(self.fill_prev_hits) else None
+            s.prev_hits = given if given else frozenset(s.hits)
+            s.hits = set()
             s.pos = 0
             s.tokens_in_bar = 0
             s.notes_in_bar = 0
@@ -389,6 +429,7 @@ class NNNConstraint:
             elif k == "NEXT":
                 s.pos += s.step or 0
                 s.chord = {token - self.next0 + NEXT_PITCHES[0]}
+                s.hits.add((s.pos, token - self.next0 + NEXT_PITCHES[0]))
                 s.notes_in_bar += 1
                 s.notes_in_track += 1
                 s.notes_in_fills += 1
@@ -400,6 +441,7 @@ class NNNConstraint:
                 s.vel_set = s.dur_set = True
             elif k == "PITCH":
                 s.chord.add(token - self.pitch0)
+                s.hits.add((s.pos, token - self.pitch0))
                 s.notes_in_bar += 1
                 s.notes_in_track += 1
                 s.notes_in_fills += 1

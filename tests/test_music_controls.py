@@ -1,0 +1,148 @@
+"""The music model's controls, checked on the tiny random model (the grammar makes them hold for any
+weights): every requested track in every bar, family registers, one bass note per onset, density levels,
+the chord lane in the prompt (and kept around infill/extend), MIDI files as long as asked."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import replace
+
+import mido
+import pytest
+
+from codeplay_nb import compose
+from codeplay_nb.attributes import Attributes
+from codeplay_nb.chords import parse_chords
+from codeplay_nb.editing import extend, window_attributes
+from codeplay_nb.errors import CodeplayError
+from codeplay_nb.generation import density_bin_for
+from codeplay_nb.music import Note, Piece, Track, make_piece
+from codeplay_nb.tokenizers.nnn import NNNTokenizer, density_bin
+
+RANGES = {"bass": {"lo": 28, "hi": 52}, "piano": {"lo": 45, "hi": 84}}
+
+
+@pytest.fixture
+def ranged_model(tiny_model):
+    """The tiny model with family registers, as a trained checkpoint carries them (family_ranges.json)."""
+    old = dict(tiny_model.info)
+    tiny_model.info["family_ranges"] = RANGES
+    yield tiny_model
+    tiny_model.info.clear()
+    tiny_model.info.update(old)
+
+
+def _bar_counts(piece: Piece, track: Track) -> list[int]:
+    return [sum(1 for n in track.notes if piece.bar_of(n.start) == b) for b in range(piece.n_bars)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_requested_track_plays_in_every_bar(ranged_model, seed):
+    song = compose(instruments="piano,bass,drums", bars=8, seed=seed, model=ranged_model, tempo=110)
+    p = song.piece
+    assert p.n_bars == 8
+    for t in p.tracks:
+        assert min(_bar_counts(p, t)) >= 1, (t.name, _bar_counts(p, t))
+
+
+def test_rests_allowed_on_request_still_gives_each_track_notes(ranged_model):
+    song = compose(instruments="piano,bass", bars=4, seed=3, model=ranged_model, tempo=100, rests=True)
+    assert all(t.notes for t in song.piece.tracks)
+
+
+def test_registers_and_one_bass_note_per_onset(ranged_model):
+    song = compose(instruments="piano,bass", bars=4, seed=4, model=ranged_model, tempo=100)
+    piano, bass = song.piece.tracks
+    assert all(28 <= n.pitch <= 52 for n in bass.notes)
+    assert all(45 <= n.pitch <= 84 for n in piano.notes)
+    assert max(Counter(n.start for n in bass.notes).values()) == 1
+
+
+def test_density_level_sets_the_density_token(ranged_model):
+    tok = ranged_model.tokenizer
+    seen = []
+    compose(instruments="piano,drums", bars=2, seed=5, model=ranged_model, tempo=100, density="high",
+            on_token=seen.append)
+    dens = [tok.vocab[i] for i in seen if tok.vocab[i].startswith("DENS_")]
+    assert dens == [f"DENS_{density_bin_for('high', False)}", f"DENS_{density_bin_for('high', True)}"]
+    assert density_bin_for("auto", False) is None
+    with pytest.raises(CodeplayError, match="density"):
+        compose(instruments="piano", bars=2, seed=5, model=ranged_model, density="loud")
+
+
+def test_density_levels_are_ordered():
+    lo, mid, hi = (density_bin_for(x, False) for x in ("low", "medium", "high"))
+    assert lo < mid < hi
+    assert density_bin(3) == lo  # 3 notes a bar reads as "low"
+
+
+def test_chords_reach_the_prompt_and_the_song(ranged_model):
+    tok = ranged_model.tokenizer
+    song = compose(instruments="piano", bars=6, seed=6, model=ranged_model, tempo=100, chords="Am F C G")
+    assert song.attributes.chords == ("A_min", "F_maj", "C_maj", "G_maj", "A_min", "F_maj")
+    header = tok.header_tokens(replace(Attributes(), chords=song.attributes.chords[:4]), 4, ["piano"], 100, (4, 4))
+    assert header[-5:] == ["CHORD_A_min", "CHORD_F_maj", "CHORD_C_maj", "CHORD_G_maj", "HEADER_END"]
+    with pytest.raises(CodeplayError, match="chord"):
+        compose(instruments="piano", bars=2, model=ranged_model, chords="Hm7")
+
+
+def test_window_chords_keep_the_harmony_around_an_edit():
+    tpq = 480
+    c_major = [(60, 80, 0, 4 * tpq), (64, 80, 0, 4 * tpq), (67, 80, 0, 4 * tpq)]
+    a_minor = [(57, 80, 4 * tpq, 4 * tpq), (60, 80, 4 * tpq, 4 * tpq), (64, 80, 4 * tpq, 4 * tpq)]
+    piece = make_piece([(0, False, c_major + a_minor), (33, False, [(36, 90, 8 * tpq, 4 * tpq)])])
+    attrs = window_attributes(Attributes(), piece, 0, {1: {2}})
+    assert attrs.chords[:2] == ("C_maj", "A_min")  # context bars: what they play
+    assert attrs.chords[2] == "unknown"  # the bar being written, with nothing else sounding there
+    asked = window_attributes(Attributes(chords=parse_chords("G G G")), piece, 0, {1: {2}})
+    assert asked.chords == ("G_maj", "G_maj", "G_maj")  # what the person asked for wins
+
+
+def test_extend_keeps_every_track_playing(ranged_model):
+    song = compose(instruments="piano,bass", bars=4, seed=7, model=ranged_model, tempo=100)
+    longer = extend(song.piece, 4, model=ranged_model, seed=8)
+    assert longer.n_bars == 8
+    for t in longer.tracks:
+        assert min(_bar_counts(longer, t)) >= 1
+
+
+def test_written_file_lasts_exactly_the_bars_asked_for(ranged_model):
+    song = compose(instruments="piano", bars=8, seed=9, model=ranged_model, tempo=100)
+    midi = mido.MidiFile(file=io.BytesIO(song.to_midi_bytes()))
+    end = max(sum(m.time for m in tr) for tr in midi.tracks)
+    assert end == 8 * 4 * midi.ticks_per_beat
+
+
+def test_a_short_last_note_still_gives_a_full_length_file():
+    from codeplay_nb.io import midi_bytes
+
+    piece = Piece((Track(0, False, "p", (Note(60, 80, 0, 480),)),), 480, length=480 * 4 * 3)
+    midi = mido.MidiFile(file=io.BytesIO(midi_bytes(piece)))
+    assert max(sum(m.time for m in tr) for tr in midi.tracks) == 480 * 12
+
+
+def test_tokenizer_vocabulary_has_the_chord_lane():
+    tok = NNNTokenizer()
+    assert "CHORD_A_min" in tok.token_to_id and "CHORD_unknown" in tok.token_to_id
+    assert tok.version == "2.1"
+
+
+def _drum_similarity(piece: Piece) -> float:
+    from codeplay_nb.generation import bar_hits
+
+    drums = next(t for t in piece.tracks if t.is_drum)
+    bars = [bar_hits(piece, drums, b) for b in range(piece.n_bars)]
+    sims = [len(a & b) / max(1, len(a | b)) for a, b in zip(bars, bars[1:], strict=False)]
+    return sum(sims) / len(sims)
+
+
+def test_groove_bias_keeps_drum_bars_alike(ranged_model, monkeypatch):
+    import codeplay_nb.generation as gen
+
+    def sim(bias: float) -> float:
+        monkeypatch.setattr(gen, "GROOVE_BIAS", bias)
+        return sum(_drum_similarity(compose(instruments="drums", bars=4, seed=s, model=ranged_model,
+                                            tempo=100).piece) for s in range(3)) / 3
+
+    assert sim(30.0) > sim(0.0) + 0.2
