@@ -99,7 +99,10 @@ def track_limits(mm: MusicModel, targets: Sequence[tuple[int, bool]]) -> tuple[l
     for program, is_drum in targets:
         fam = family_of_program(program, is_drum)
         r = ranges.get(fam) if not is_drum else None
-        pitch_ranges.append((int(r["lo"]), int(r["hi"])) if r else None)
+        if r and "p10" in r:
+            pitch_ranges.append((int(r["lo"]), int(r["hi"]), int(r["p10"]), int(r["p90"])))
+        else:
+            pitch_ranges.append((int(r["lo"]), int(r["hi"])) if r else None)
         max_chord.append(1 if fam in MONO_FAMILIES else MAX_CHORD_NOTES)
     return pitch_ranges, max_chord
 

@@ -25,6 +25,7 @@ from ..tokenizers.nnn import (
 
 DRUM_PITCHES = range(27, 88)
 MAX_CHORD_NOTES = 10  # notes starting together in one track; a pitch never repeats within one onset
+REGISTER_PENALTY_PER_SEMITONE = 0.25
 
 
 _SHARED_MASKS: dict[tuple, tuple[dict, dict]] = {}
@@ -249,7 +250,7 @@ class NNNConstraint:
         key = (last, (last and need_notes) or bar_empty, runaway, room, s.vel_set and s.dur_set,
                self._current_is_drum(), next_ok, self._rest_cap() if self.task == "tracks" else 0, s.resting,
                self._current_range())
-        entry = self._cached(key, lambda: self._in_bar_mask(*key))
+        entry = self._cached(key, lambda: self._in_bar_mask(*key), self._register_penalty(key[9]))
         bias_key = self._bias_key()
         if bias_key is not None:  # key control: the bias for this onset's beat position, folded in
             entry = self._cached((key, bias_key), lambda: entry[0], lambda a: a + self._bias[bias_key])
@@ -267,6 +268,25 @@ class NNNConstraint:
         add[[self.pitch0 + p for p in blocked]] = float("-inf")
         n = entry[1] - len(blocked)
         return None, n, (int(torch.isfinite(add).nonzero()[0]) if n == 1 else -1), add
+
+    def _register_penalty(self, pitch_range):
+        """Soft register: logits subtracted per semitone outside the family's central band (10th-90th
+        percentile of the training data), when the range carries one."""
+        if pitch_range is None or len(pitch_range) < 4:
+            return None
+        _, _, soft_lo, soft_hi = pitch_range
+
+        def extra(add: torch.Tensor) -> torch.Tensor:
+            pen = torch.zeros(128)
+            for p in range(128):
+                d = soft_lo - p if p < soft_lo else p - soft_hi if p > soft_hi else 0
+                pen[p] = -REGISTER_PENALTY_PER_SEMITONE * d
+            add = add.clone()
+            add[self.pitch0: self.pitch0 + 128] += pen
+            add[self.next0: self.next0 + len(NEXT_PITCHES)] += pen[NEXT_PITCHES.start: NEXT_PITCHES.stop]
+            return add
+
+        return extra
 
     def _with_groove(self, entry: tuple) -> tuple:
         """``entry`` with the groove bias: hits of the previous bar at this position (PITCH), one current
@@ -348,7 +368,7 @@ class NNNConstraint:
         pitches = self._group["drum_pitch"] if drum else self._group["pitch"]
         nexts = self._group["drum_next"] if drum else self._group["next"]
         if pitch_range is not None and not drum:  # the family's register (from the training data)
-            lo, hi = pitch_range
+            lo, hi = pitch_range[:2]
             pitches = pitches.clone()
             pitches[self.pitch0: self.pitch0 + lo] = False
             pitches[self.pitch0 + hi + 1: self.pitch0 + 128] = False

@@ -61,6 +61,7 @@ def family_ranges(data_dir: str | Path, *, split: str = "train", max_tokens: int
         if len(a) < 200:
             continue
         out[fam] = {"lo": int(np.percentile(a, LOW_PCT)), "hi": int(np.percentile(a, HIGH_PCT)),
+                    "p10": int(np.percentile(a, 10)), "p90": int(np.percentile(a, 90)),
                     "mean": round(float(a.mean()), 2), "n": len(a),
                     "notes_per_onset": round(len(a) / max(onsets.get(fam, 1), 1), 3)}
     return out
