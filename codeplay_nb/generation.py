@@ -107,6 +107,17 @@ def track_limits(mm: MusicModel, targets: Sequence[tuple[int, bool]]) -> tuple[l
     return pitch_ranges, max_chord
 
 
+def chord_tone_sets(chords, n: int) -> list[frozenset | None]:
+    """Pitch classes of each of ``n`` bars' chords (None for no chord / unknown / no lane)."""
+    from .chords import chord_pitch_classes
+
+    out: list[frozenset | None] = []
+    for b in range(n):
+        c = chords[b] if chords and b < len(chords) else None
+        out.append(chord_pitch_classes(c) or None if c else None)
+    return out
+
+
 def bar_hits(piece: Piece, track: Track, bar: int) -> frozenset:
     """``(grid step in the bar, pitch)`` of a track's notes in ``bar`` (12 steps per quarter)."""
     start, end = piece.bar_span(bar, bar)
@@ -168,6 +179,7 @@ def generate_new_tracks(
         beat_bias=key_pitch_bias(attributes.key, on_beat=True), every_bar=not rests,
         densities=[density_bin_for(density, d) for _, d in programs], pitch_ranges=pitch_ranges,
         max_chord_notes=max_chord, groove_bias=GROOVE_BIAS,
+        chord_tones=chord_tone_sets(attributes.chords, n_bars),
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), context)
@@ -195,8 +207,11 @@ def generate_fill(
     fill_drum: list[bool] = []
     fill_targets: list[tuple[int, bool]] = []
     prev_hits: list[frozenset] = []
+    fill_bars: list[int] = []
+    bar_tones = chord_tone_sets(attributes.chords, n_bars)
     for ti in sorted(cells):
         for b in sorted(cells[ti]):
+            fill_bars.append(b)
             fill_steps.append(steps[b])
             fill_drum.append(window.tracks[ti].is_drum)
             fill_targets.append((window.tracks[ti].program, window.tracks[ti].is_drum))
@@ -211,6 +226,7 @@ def generate_fill(
         max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key),
         beat_bias=key_pitch_bias(attributes.key, on_beat=True), every_bar=not rests,
         pitch_ranges=pitch_ranges, max_chord_notes=max_chord, groove_bias=GROOVE_BIAS, fill_prev_hits=prev_hits,
+        chord_tones=[bar_tones[b] for b in fill_bars],
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), window)

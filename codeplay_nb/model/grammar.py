@@ -26,6 +26,7 @@ from ..tokenizers.nnn import (
 DRUM_PITCHES = range(27, 88)
 MAX_CHORD_NOTES = 10  # notes starting together in one track; a pitch never repeats within one onset
 REGISTER_PENALTY_PER_SEMITONE = 0.25
+CHORD_TONE_BONUS = 1.0  # logits added to the chord tones of a bar whose chord was asked for
 
 
 _SHARED_MASKS: dict[tuple, tuple[dict, dict]] = {}
@@ -92,6 +93,7 @@ class NNNConstraint:
         max_chord_notes: Sequence[int] = (),
         groove_bias: float = 0.0,
         fill_prev_hits: Sequence[frozenset] = (),
+        chord_tones: Sequence[frozenset | None] = (),
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
@@ -104,6 +106,8 @@ class NNNConstraint:
         # so a groove is kept from bar to bar unless the model is sure of a change (0: off)
         self.groove_bias = float(groove_bias)
         self.fill_prev_hits = list(fill_prev_hits)  # per fill block: the drum bar before it, from the context
+        # per bar (tracks task) or per fill block: the pitch classes of the chord asked for there (None: none)
+        self.chord_tones = [frozenset(c) if c else None for c in chord_tones]
         # every bar of a generated track (every fill block) holds a note unless the person asks for rests
         self.every_bar = every_bar and require_notes
         n_targets = len(self.fill_steps) if self.task == "fills" else len(self.programs)
@@ -253,7 +257,11 @@ class NNNConstraint:
         entry = self._cached(key, lambda: self._in_bar_mask(*key), self._register_penalty(key[9]))
         bias_key = self._bias_key()
         if bias_key is not None:  # key control: the bias for this onset's beat position, folded in
-            entry = self._cached((key, bias_key), lambda: entry[0], lambda a: a + self._bias[bias_key])
+            entry = self._cached((key, bias_key), lambda: entry[0], lambda a, e=entry: e[3] + self._bias[bias_key])
+        chord = self._current_chord() if not key[5] else None
+        if chord is not None:  # chords asked for: the bar's chord tones are favoured (pitched tracks)
+            entry = self._cached((key, bias_key, chord), lambda: entry[0],
+                                 lambda a, e=entry: e[3] + self._chord_vector(chord))
         if self.groove_bias and s.prev_hits and key[5] and not s.resting:
             entry = self._with_groove(entry)
         if not s.chord or not can_play_now(key):
@@ -268,6 +276,20 @@ class NNNConstraint:
         add[[self.pitch0 + p for p in blocked]] = float("-inf")
         n = entry[1] - len(blocked)
         return None, n, (int(torch.isfinite(add).nonzero()[0]) if n == 1 else -1), add
+
+    def _current_chord(self) -> frozenset | None:
+        s = self.state
+        i = s.fill_idx if self.task == "fills" else s.bars_done - 1
+        return self.chord_tones[i] if 0 <= i < len(self.chord_tones) else None
+
+    def _chord_vector(self, pcs: frozenset) -> torch.Tensor:
+        vec = torch.zeros(self.V)
+        for p in range(128):
+            if p % 12 in pcs:
+                vec[self.pitch0 + p] = CHORD_TONE_BONUS
+                if p in NEXT_PITCHES:
+                    vec[self.next0 + p - NEXT_PITCHES[0]] = CHORD_TONE_BONUS
+        return vec
 
     def _register_penalty(self, pitch_range):
         """Soft register: logits subtracted per semitone outside the family's central band (10th-90th
