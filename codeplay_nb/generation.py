@@ -77,7 +77,7 @@ DENSITY_LEVELS = ("low", "medium", "high")
 # DENS bin (notes per bar per track, see tokenizers.nnn.DENSITY_EDGES) for each level: pitched / drums
 _DENSITY_BINS = {"low": (2, 4), "medium": (4, 6), "high": (6, 7)}
 MONO_FAMILIES = ("bass",)  # one note per onset unless the person asks otherwise
-GROOVE_BIAS = 1.5  # logits towards repeating the previous drum bar's hits (see NNNConstraint)
+GROOVE_BIAS = 4.0  # logits towards repeating the previous drum bar's hits (see NNNConstraint)
 
 
 def density_bin_for(level: str | None, is_drum: bool) -> int | None:

@@ -26,7 +26,7 @@ from ..tokenizers.nnn import (
 DRUM_PITCHES = range(27, 88)
 MAX_CHORD_NOTES = 10  # notes starting together in one track; a pitch never repeats within one onset
 REGISTER_PENALTY_PER_SEMITONE = 0.25
-CHORD_TONE_BONUS = 1.0  # logits added to the chord tones of a bar whose chord was asked for
+CHORD_TONE_BONUS = 2.0  # logits added to the chord tones of a bar whose chord was asked for
 
 
 _SHARED_MASKS: dict[tuple, tuple[dict, dict]] = {}
