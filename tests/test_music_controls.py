@@ -5,6 +5,7 @@ the chord lane in the prompt (and kept around infill/extend), MIDI files as long
 from __future__ import annotations
 
 import io
+import itertools
 from collections import Counter
 from dataclasses import replace
 
@@ -133,7 +134,7 @@ def _drum_similarity(piece: Piece) -> float:
 
     drums = next(t for t in piece.tracks if t.is_drum)
     bars = [bar_hits(piece, drums, b) for b in range(piece.n_bars)]
-    sims = [len(a & b) / max(1, len(a | b)) for a, b in zip(bars, bars[1:], strict=False)]
+    sims = [len(a & b) / max(1, len(a | b)) for a, b in itertools.pairwise(bars)]
     return sum(sims) / len(sims)
 
 
