@@ -28,7 +28,7 @@ def tok() -> NNNTokenizer:
 def test_vocabulary_is_small_unique_and_stable(tok):
     assert tok.vocab == build_vocab() == NNNTokenizer().vocab
     assert len(set(tok.vocab)) == tok.vocab_size
-    assert 300 <= tok.vocab_size <= 1000
+    assert 300 <= tok.vocab_size <= 1100  # 1,000 in NNN 2.0 + the 98 chord-lane tokens of 2.1
     # ids of the special tokens never move (checkpoints depend on them)
     assert tok.vocab[:10] == ["PAD", "BOS", "EOS", "HEADER_END", "TRACK", "TRACK_END", "BAR", "FILL",
                               "FILL_START", "FILL_END"]
