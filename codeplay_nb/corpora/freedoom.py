@@ -95,3 +95,25 @@ def load_freedoom(
                                  f"freedoom/{Path(wad).stem}/{name}", group=f"freedoom/{digest[:12]}",
                                  meta={"wad": Path(wad).name, "lump": name})
                 n += 1
+
+
+def export_lumps(out_dir: str | os.PathLike, wads: list[str | os.PathLike] | None = None) -> list[Path]:
+    """Write every unique MIDI music lump as ``out_dir/freedoom/<sha1-12>.mid``: named like the dataset's split
+    groups, so ``codeplay eval --real out_dir/freedoom --two-sample`` picks exactly the held-out songs.
+    Existing files are left as they are."""
+    from ..files import atomic_write_bytes
+
+    folder = Path(out_dir) / "freedoom"
+    folder.mkdir(parents=True, exist_ok=True)
+    written, seen = [], set()
+    for wad in wads if wads is not None else wad_files():
+        for _, lump in wad_music_lumps(wad):
+            digest = hashlib.sha1(lump).hexdigest()[:12]
+            if digest in seen:
+                continue
+            seen.add(digest)
+            f = folder / f"{digest}.mid"
+            if not f.exists():
+                atomic_write_bytes(f, lump)
+            written.append(f)
+    return written
