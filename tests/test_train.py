@@ -270,3 +270,23 @@ def test_epochs_see_new_transpositions(token_dir):
     assert all(np.array_equal(a, ds[i]["input_ids"].numpy()) for i, a in enumerate(first))  # reproducible
     plain = PackedTokens(token_dir / "train.bin", 64)
     assert all(len(plain[i]["input_ids"]) == len(first[i]) for i in range(len(ds)))
+
+
+def test_init_from_continues_a_checkpoint(run, token_dir, tmp_path):
+    """--init-from starts from the saved weights (not a fresh init): before any step they are the checkpoint's,
+    and training on changes them; the shape comes from the checkpoint."""
+    import torch
+
+    from codeplay_nb.model.train import _init_model
+    from codeplay_nb.tokenizers.nnn import NNNTokenizer
+
+    start = _init_model(run[0], NNNTokenizer())
+    saved = load_model(run[0]).model.state_dict()
+    assert all(torch.equal(v.float(), saved[k].float()) for k, v in start.state_dict().items())
+    out = tmp_path / "cont"
+    bigger = ModelConfig.from_dict({**MODEL.to_dict(), "n_layer": 3})  # ignored: the checkpoint's shape wins
+    metrics = train(token_dir, out, model_config=bigger, init_from=run[0],
+                    train_config=TrainConfig.from_dict({**TRAIN.to_dict(), "max_steps": 2}))
+    assert metrics["init_from"] == str(run[0]) and metrics["model_config"]["n_layer"] == 1
+    cont = load_model(out).model.state_dict()
+    assert any(not torch.equal(cont[k].float(), saved[k].float()) for k in saved)

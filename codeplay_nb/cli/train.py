@@ -65,6 +65,9 @@ def register(subparsers) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run in --out from its newest checkpoint (optimizer, scheduler, "
                         "RNG and step restored; pass the same options as the first run)")
+    p.add_argument("--init-from", metavar="CHECKPOINT", default=None,
+                   help="start from this checkpoint's weights (e.g. the shipped model) with a fresh optimizer and "
+                        "learning-rate schedule; its shape overrides --layers/--width/--heads/--positions")
     p.add_argument("--no-augment", action="store_true", help="no per-epoch transposition of training chunks")
     p.add_argument("--json", action="store_true", help="print the final metrics as JSON")
     p.set_defaults(func=run)
@@ -119,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model.train import train
 
     metrics = train(data, out, model_config=mc, train_config=tc, ship_fp16=not args.fp32_weights,
-                    resume=args.resume, augment=not args.no_augment)
+                    resume=args.resume, augment=not args.no_augment, init_from=args.init_from)
     final = {k: v for k, v in metrics.items() if k != "log_history"}
     if args.json:
         print(json.dumps(final, indent=1))

@@ -122,12 +122,15 @@ def train(
     resume: bool = False,
     augment: bool = True,
     callbacks: list | None = None,
+    init_from: str | Path | None = None,
 ) -> dict:
     """Train, save the final checkpoint to ``out_dir`` and return metrics (final train/val loss...).
 
     Every ``save_steps`` the Trainer writes a full checkpoint (weights as safetensors, optimizer, scheduler,
     RNG states, step) under ``out_dir/trainer``; ``resume`` continues from the newest complete one with no
-    lost steps. ``augment`` transposes training chunks per epoch in token space (needs the builder's mask)."""
+    lost steps. ``augment`` transposes training chunks per epoch in token space (needs the builder's mask).
+    ``init_from`` starts from the weights of a saved checkpoint (safetensors; its shape replaces
+    ``model_config``) with a fresh optimizer and schedule: continued training of a shipped model."""
     import torch
     from transformers import Trainer, TrainingArguments, set_seed
 
@@ -140,6 +143,11 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     set_seed(train_config.seed)
     tok = NNNTokenizer()
+    init_model = None
+    if init_from is not None and not resume:  # a resumed run restores its own weights
+        init_model = _init_model(init_from, tok)
+        model_config = ModelConfig.from_dict({k: getattr(init_model.config, v) for k, v in _GPT2_FIELDS.items()})
+        log.info("starting from the weights of %s", init_from)
     block = min(train_config.block_size, model_config.n_positions)
     transposer = None
     if augment:
@@ -150,7 +158,7 @@ def train(
     val_bin = data / "val.bin"  # a small build may hold no (or less than one block of) validation tokens
     val_ds = PackedTokens(val_bin, block) if val_bin.exists() and val_bin.stat().st_size // 2 > block else None
     manifest = json.loads((data / "manifest.json").read_text()) if (data / "manifest.json").exists() else {}
-    model = build_model(model_config, tok.vocab_size, seed=train_config.seed)
+    model = init_model if init_model is not None else build_model(model_config, tok.vocab_size, seed=train_config.seed)
     n_params = sum(p.numel() for p in model.parameters())
     log.info("model %.2fM parameters, %d train blocks of %d", n_params / 1e6, len(train_ds), block)
     bf16 = train_config.bf16 and (torch.cuda.is_available() or _cpu_bf16())
@@ -213,6 +221,7 @@ def train(
         "tokens_seen": int(result.global_step * train_config.batch_size * block * train_config.gradient_accumulation_steps),
         "parameters": int(n_params),
         "model_config": model_config.to_dict(),
+        "init_from": str(init_from) if init_from is not None else None,
     }
     metrics["tokens_per_second"] = round(metrics["tokens_seen"] / max(seconds, 1e-9), 1)
     if eval_sub is not None:
@@ -224,6 +233,27 @@ def train(
         save_model(trainer.model, out, train_config=train_config, manifest=manifest, metrics=metrics, fp16=ship_fp16,
                    family_ranges=family_ranges(data))
     return metrics
+
+
+_GPT2_FIELDS = {"n_layer": "n_layer", "n_embd": "n_embd", "n_head": "n_head", "n_positions": "n_positions",
+                "dropout": "resid_pdrop"}
+
+
+def _init_model(path: str | Path, tok):
+    """A float32, trainable copy of the checkpoint at ``path`` (safetensors only; same vocabulary)."""
+    import copy
+
+    from .checkpoint import load_model
+
+    mm = load_model(path)
+    if mm.model.config.vocab_size != tok.vocab_size:
+        from ..errors import CodeplayError
+
+        raise CodeplayError(f"{path} has a vocabulary of {mm.model.config.vocab_size} tokens, this package "
+                            f"{tok.vocab_size}; --init-from needs a checkpoint of this NNN version")
+    model = copy.deepcopy(mm.model).float()
+    model.train()
+    return model
 
 
 def _last(history: list[dict], key: str) -> float | None:
