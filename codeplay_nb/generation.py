@@ -28,13 +28,8 @@ from .tokenizers.base import STEPS_PER_QUARTER
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
 MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10)
-OUT_OF_KEY_PENALTY = 4.0  # logits subtracted from pitches outside the requested key's scale
-# logits added to the tonic and the third so the key is heard, not only its scale; the tonic gets more on
-# beats (where a listener -- and a Krumhansl key profile -- weighs it), little elsewhere
-TONIC_BONUS = 0.5
-TONIC_BONUS_ON_BEAT = 2.5
-THIRD_BONUS = 0.8
-FIFTH_BONUS = 0.0
+# The decoding strengths (key bias, groove bias, chord-tone bonus, register pull, guidance) are settings of
+# SamplingConfig, with defaults in codeplay_nb.model.config.DECODING_DEFAULTS
 
 
 @dataclass(frozen=True)
@@ -47,27 +42,29 @@ class InstrumentSpec:
         return family_of_program(self.program, self.is_drum)
 
 
-def key_pitch_bias(key: str | None, *, on_beat: bool = False):
-    """Additive logits over the 128 pitches that favour the scale of ``key`` (None: no bias)."""
+def key_pitch_bias(key: str | None, *, on_beat: bool = False, sampling: SamplingConfig | None = None):
+    """Additive logits over the 128 pitches that favour the scale of ``key`` (None: no bias), with the
+    strengths of ``sampling`` (default: :class:`SamplingConfig`'s)."""
     if not key:
         return None
     import torch
 
+    cfg = sampling or SamplingConfig()
     tonic, mode = key.split()
     root = pitch_class(tonic)
     steps = MINOR_STEPS if mode == "minor" else MAJOR_STEPS
     in_scale = {(root + s) % 12 for s in steps}
-    bias = torch.full((128,), -OUT_OF_KEY_PENALTY)
+    bias = torch.full((128,), -cfg.out_of_key_penalty)
     for p in range(128):
         if p % 12 in in_scale:
             bias[p] = 0.0
     if mode == "minor":  # the raised leading tone of harmonic minor is idiomatic
         lead = (root + 11) % 12
         for p in range(lead, 128, 12):
-            bias[p] = -0.5
+            bias[p] = -min(0.5, cfg.out_of_key_penalty)
     third = 3 if mode == "minor" else 4
-    tonic = TONIC_BONUS_ON_BEAT if on_beat else TONIC_BONUS
-    for interval, bonus in ((0, tonic), (third, THIRD_BONUS), (7, FIFTH_BONUS)):
+    tonic_bonus = cfg.tonic_bonus_on_beat if on_beat else cfg.tonic_bonus
+    for interval, bonus in ((0, tonic_bonus), (third, cfg.third_bonus), (7, cfg.fifth_bonus)):
         for p in range((root + interval) % 12, 128, 12):
             bias[p] += bonus
     return bias
@@ -77,7 +74,6 @@ DENSITY_LEVELS = ("low", "medium", "high")
 # DENS bin (notes per bar per track, see tokenizers.nnn.DENSITY_EDGES) for each level: pitched / drums
 _DENSITY_BINS = {"low": (2, 4), "medium": (4, 6), "high": (6, 7)}
 MONO_FAMILIES = ("bass",)  # one note per onset unless the person asks otherwise
-GROOVE_BIAS = 4.0  # logits towards repeating the previous drum bar's hits (see NNNConstraint)
 
 
 def density_bin_for(level: str | None, is_drum: bool) -> int | None:
@@ -130,12 +126,29 @@ def bar_steps_of(window: Piece, n_bars: int) -> list[int]:
     return [round((b - a) * STEPS_PER_QUARTER / window.tpq) for a, b in itertools.pairwise(starts)]
 
 
+GUIDED_PREFIXES = ("GENRE_", "EMOTION_")  # header tokens classifier-free guidance contrasts with unknown
+
+
+def unconditional_prompt(prompt: Sequence[str]) -> list[str] | None:
+    """``prompt`` with its genre and emotion set to unknown (the training's attribute dropout taught the model
+    both), or None when it names neither. The same length, so both run in one batch."""
+    end = prompt.index("HEADER_END") if "HEADER_END" in prompt else len(prompt)
+    out = list(prompt)
+    for i in range(end):
+        for prefix in GUIDED_PREFIXES:
+            if out[i].startswith(prefix):
+                out[i] = prefix + "unknown"
+    return out if out != list(prompt) else None
+
+
 def _run(mm: MusicModel, prompt: list[str], constraint: NNNConstraint, sampling: SamplingConfig, seed: int,
          on_token: Callable[[int], None] | None) -> list[str]:
     tok = mm.tokenizer
     ids = tok.ids(prompt)
+    uncond = unconditional_prompt(prompt) if sampling.guidance != 1.0 else None
     out = sample(mm.model, ids, constraint, temperature=sampling.temperature, top_k=sampling.top_k,
-                 top_p=sampling.top_p, seed=seed, on_token=on_token)
+                 top_p=sampling.top_p, seed=seed, on_token=on_token,
+                 uncond_prompt=tok.ids(uncond) if uncond else None, guidance=sampling.guidance)
     return prompt + tok.tokens(out)
 
 
@@ -175,11 +188,12 @@ def generate_new_tracks(
     pitch_ranges, max_chord = track_limits(mm, programs)
     constraint = NNNConstraint(
         tok, programs=programs, bar_steps=bar_steps_of(context, n_bars),
-        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key),
-        beat_bias=key_pitch_bias(attributes.key, on_beat=True), every_bar=not rests,
+        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key, sampling=sampling),
+        beat_bias=key_pitch_bias(attributes.key, on_beat=True, sampling=sampling), every_bar=not rests,
         densities=[density_bin_for(density, d) for _, d in programs], pitch_ranges=pitch_ranges,
-        max_chord_notes=max_chord, groove_bias=GROOVE_BIAS,
-        chord_tones=chord_tone_sets(attributes.chords, n_bars),
+        max_chord_notes=max_chord, groove_bias=sampling.groove_bias,
+        chord_tones=chord_tone_sets(attributes.chords, n_bars), chord_tone_bonus=sampling.chord_tone_bonus,
+        register_penalty=sampling.register_penalty,
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), context)
@@ -223,10 +237,11 @@ def generate_fill(
     pitch_ranges, max_chord = track_limits(mm, fill_targets)
     constraint = NNNConstraint(
         tok, fill_steps=fill_steps, fill_drum=fill_drum, require_notes=has_context,
-        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key),
-        beat_bias=key_pitch_bias(attributes.key, on_beat=True), every_bar=not rests,
-        pitch_ranges=pitch_ranges, max_chord_notes=max_chord, groove_bias=GROOVE_BIAS, fill_prev_hits=prev_hits,
-        chord_tones=[bar_tones[b] for b in fill_bars],
+        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key, sampling=sampling),
+        beat_bias=key_pitch_bias(attributes.key, on_beat=True, sampling=sampling), every_bar=not rests,
+        pitch_ranges=pitch_ranges, max_chord_notes=max_chord, groove_bias=sampling.groove_bias, fill_prev_hits=prev_hits,
+        chord_tones=[bar_tones[b] for b in fill_bars], chord_tone_bonus=sampling.chord_tone_bonus,
+        register_penalty=sampling.register_penalty,
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), window)

@@ -162,6 +162,67 @@ def test_cached_sampling_equals_the_uncached_reference(tiny_model, settings):
     assert ref == cached
 
 
+def _guided_reference(model, prompt, uncond, constraint, *, guidance, steps):
+    """Greedy classifier-free guidance the plain way: two full forward passes per sampled step."""
+    seq, useq, out = list(prompt), list(uncond), []
+    with torch.inference_mode():
+        while not constraint.done and len(out) < steps:
+            allowed = constraint.allowed()
+            if int(allowed.sum()) == 1:
+                tid = int(allowed.nonzero()[0])
+            else:
+                c = model(input_ids=torch.tensor([seq])).logits[0, -1].float()
+                u = model(input_ids=torch.tensor([useq])).logits[0, -1].float()
+                tid = int((u + guidance * (c - u)).masked_fill(~allowed, float("-inf")).argmax())
+            constraint.advance(tid)
+            out.append(tid)
+            seq.append(tid)
+            useq.append(tid)
+    return out
+
+
+@pytest.mark.parametrize("guidance", [0.5, 2.5])
+def test_guided_sampling_equals_the_two_pass_reference(tiny_model, guidance):
+    from codeplay_nb.generation import unconditional_prompt
+
+    tok = tiny_model.tokenizer
+    req = (Attributes(genre="jazz", emotion="sad", key="D minor"), 96.0, (4, 4), 2, [(0, False), (0, True)])
+    prompt, c1 = _prompt_and_constraint(tok, *req, max_tokens_per_bar=30)
+    uncond_tokens = unconditional_prompt(tok.tokens(prompt))
+    assert uncond_tokens is not None and "GENRE_unknown" in uncond_tokens and "EMOTION_unknown" in uncond_tokens
+    assert "KEY_D_minor" in uncond_tokens  # the key is not guided: it has its own bias
+    uncond = tok.ids(uncond_tokens)
+    guided = sample(tiny_model.model, prompt, c1, seed=3, top_k=1, top_p=1.0, uncond_prompt=uncond,
+                    guidance=guidance)
+    _, c2 = _prompt_and_constraint(tok, *req, max_tokens_per_bar=30)
+    assert _guided_reference(tiny_model.model, prompt, uncond, c2, guidance=guidance, steps=len(guided)) == guided
+    if guidance > 1:  # (the tiny model's greedy choice may survive a weak 0.5)
+        _, c3 = _prompt_and_constraint(tok, *req, max_tokens_per_bar=30)
+        assert sample(tiny_model.model, prompt, c3, seed=3, top_k=1, top_p=1.0) != guided  # it changes the music
+
+
+def test_no_genre_or_emotion_means_nothing_to_guide(tiny_model):
+    from codeplay_nb.generation import unconditional_prompt
+
+    tok = tiny_model.tokenizer
+    header = tok.header_tokens(Attributes(key="C major"), 2, {"piano"}, 100.0, (4, 4))
+    assert unconditional_prompt(header) is None
+
+
+def test_decoding_overrides_set_defaults_only_inside_the_block():
+    from codeplay_nb.model.config import DECODING_DEFAULTS, SamplingConfig, decoding_overrides, parse_decoding
+
+    assert SamplingConfig().groove_bias == DECODING_DEFAULTS["groove_bias"]
+    with decoding_overrides(**parse_decoding("groove_bias=1.5, guidance=2")):
+        assert (SamplingConfig().groove_bias, SamplingConfig().guidance) == (1.5, 2.0)
+        assert SamplingConfig(groove_bias=0.0).groove_bias == 0.0  # an explicit value still wins
+    assert SamplingConfig().guidance == DECODING_DEFAULTS["guidance"]
+    with pytest.raises(ValueError, match="groove_bias"):
+        parse_decoding("grove_bias=2")
+    with pytest.raises(ValueError):
+        SamplingConfig(guidance=0.0)
+
+
 @pytest.mark.parametrize("name", ["real_pop909_001_8bars.mid", "real_nottingham_ashover1_8bars.mid",
                                   "real_openmsx_tttheme2_8bars.mid", "triplets.mid", "ts_7_8.mid"])
 def test_the_grammar_accepts_real_encodings(name, data_dir):

@@ -138,12 +138,12 @@ def _drum_similarity(piece: Piece) -> float:
     return sum(sims) / len(sims)
 
 
-def test_groove_bias_keeps_drum_bars_alike(ranged_model, monkeypatch):
-    import codeplay_nb.generation as gen
+def test_groove_bias_keeps_drum_bars_alike(ranged_model):
+    from codeplay_nb.model.config import decoding_overrides
 
     def sim(bias: float) -> float:
-        monkeypatch.setattr(gen, "GROOVE_BIAS", bias)
-        return sum(_drum_similarity(compose(instruments="drums", bars=4, seed=s, model=ranged_model,
-                                            tempo=100).piece) for s in range(3)) / 3
+        with decoding_overrides(groove_bias=bias):
+                return sum(_drum_similarity(compose(instruments="drums", bars=4, seed=s, model=ranged_model,
+                                                tempo=100).piece) for s in range(3)) / 3
 
     assert sim(30.0) > sim(0.0) + 0.2

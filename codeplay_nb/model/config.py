@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,12 +79,69 @@ class TrainConfig(_JsonMixin):
                    bf16=False, eval_steps=15, logging_steps=5, save_steps=1000)
 
 
+# The decoding strengths (see SamplingConfig); decoding_overrides() changes the defaults for a block of code
+DECODING_DEFAULTS: dict[str, float] = {
+    "out_of_key_penalty": 4.0,  # logits subtracted from pitches outside the requested key's scale
+    "tonic_bonus": 0.5,  # logits added to the tonic off the beat ...
+    "tonic_bonus_on_beat": 2.5,  # ... and on a beat (where a listener -- and a key profile -- weighs it)
+    "third_bonus": 0.8,  # the key's third
+    "fifth_bonus": 0.0,  # the key's fifth
+    "groove_bias": 4.0,  # drums: logits towards repeating the previous bar's hits
+    "chord_tone_bonus": 2.0,  # logits added to the chord tones of a bar whose chord was asked for
+    "register_penalty": 0.25,  # logits per semitone outside a family's 10th-90th percentile band
+    "guidance": 1.0,  # classifier-free guidance on genre and emotion (1: off; >1 follows them more)
+}
+_OVERRIDES: contextvars.ContextVar[dict | None] = contextvars.ContextVar("codeplay_decoding", default=None)
+
+
+def _knob(name: str):
+    return field(default_factory=lambda: float((_OVERRIDES.get() or {}).get(name, DECODING_DEFAULTS[name])))
+
+
+@contextlib.contextmanager
+def decoding_overrides(**values: float):
+    """Within the block, new :class:`SamplingConfig` objects default to these decoding strengths (the
+    evaluation uses it to compare settings without changing every call path)."""
+    unknown = sorted(set(values) - set(DECODING_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown decoding setting(s) {', '.join(unknown)}; known: {', '.join(DECODING_DEFAULTS)}")
+    token = _OVERRIDES.set({**(_OVERRIDES.get() or {}), **{k: float(v) for k, v in values.items()}})
+    try:
+        yield
+    finally:
+        _OVERRIDES.reset(token)
+
+
+def parse_decoding(spec: str | None) -> dict[str, float]:
+    """``"groove_bias=3,guidance=1.5"`` -> ``{"groove_bias": 3.0, "guidance": 1.5}`` (ValueError if bad)."""
+    out: dict[str, float] = {}
+    for part in (spec or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in DECODING_DEFAULTS:
+            raise ValueError(f"bad decoding setting {part!r}: use NAME=VALUE with NAME one of "
+                             f"{', '.join(DECODING_DEFAULTS)}")
+        out[name] = float(value)
+    return out
+
+
 @dataclass(frozen=True)
 class SamplingConfig(_JsonMixin):
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 0.95
     max_tokens_per_bar: int = 160  # per track per bar: a runaway bar is closed by the grammar
+    out_of_key_penalty: float = _knob("out_of_key_penalty")
+    tonic_bonus: float = _knob("tonic_bonus")
+    tonic_bonus_on_beat: float = _knob("tonic_bonus_on_beat")
+    third_bonus: float = _knob("third_bonus")
+    fifth_bonus: float = _knob("fifth_bonus")
+    groove_bias: float = _knob("groove_bias")
+    chord_tone_bonus: float = _knob("chord_tone_bonus")
+    register_penalty: float = _knob("register_penalty")
+    guidance: float = _knob("guidance")
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:
@@ -91,3 +150,5 @@ class SamplingConfig(_JsonMixin):
             raise ValueError("top_p must be in (0, 1]")
         if self.top_k < 0:
             raise ValueError("top_k must be >= 0")
+        if self.guidance <= 0:
+            raise ValueError("guidance must be > 0 (1 turns it off)")

@@ -94,6 +94,8 @@ class NNNConstraint:
         groove_bias: float = 0.0,
         fill_prev_hits: Sequence[frozenset] = (),
         chord_tones: Sequence[frozenset | None] = (),
+        chord_tone_bonus: float = CHORD_TONE_BONUS,
+        register_penalty: float = REGISTER_PENALTY_PER_SEMITONE,
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
@@ -108,6 +110,8 @@ class NNNConstraint:
         self.fill_prev_hits = list(fill_prev_hits)  # per fill block: the drum bar before it, from the context
         # per bar (tracks task) or per fill block: the pitch classes of the chord asked for there (None: none)
         self.chord_tones = [frozenset(c) if c else None for c in chord_tones]
+        self.chord_tone_bonus = float(chord_tone_bonus)
+        self.register_penalty = float(register_penalty)
         # every bar of a generated track (every fill block) holds a note unless the person asks for rests
         self.every_bar = every_bar and require_notes
         n_targets = len(self.fill_steps) if self.task == "fills" else len(self.programs)
@@ -146,7 +150,8 @@ class NNNConstraint:
         # shared by every constraint of the same kind, so a second composition or edit builds none
         bias_sig = None if pitch_bias is None else (
             tuple(pitch_bias.tolist()), None if beat_bias is None else tuple(beat_bias.tolist()))
-        shared_key = (tokenizer.version, v, self.task, max_tokens_per_bar, steps_per_beat, bias_sig, self.every_bar)
+        shared_key = (tokenizer.version, v, self.task, max_tokens_per_bar, steps_per_beat, bias_sig, self.every_bar,
+                      self.chord_tone_bonus, self.register_penalty)
         if shared_key not in _SHARED_MASKS and len(_SHARED_MASKS) >= _MAX_SHARED:
             _SHARED_MASKS.clear()  # many different keys in one process: start afresh
         shared = _SHARED_MASKS.setdefault(shared_key, ({}, {}))
@@ -286,9 +291,9 @@ class NNNConstraint:
         vec = torch.zeros(self.V)
         for p in range(128):
             if p % 12 in pcs:
-                vec[self.pitch0 + p] = CHORD_TONE_BONUS
+                vec[self.pitch0 + p] = self.chord_tone_bonus
                 if p in NEXT_PITCHES:
-                    vec[self.next0 + p - NEXT_PITCHES[0]] = CHORD_TONE_BONUS
+                    vec[self.next0 + p - NEXT_PITCHES[0]] = self.chord_tone_bonus
         return vec
 
     def _register_penalty(self, pitch_range):
@@ -302,7 +307,7 @@ class NNNConstraint:
             pen = torch.zeros(128)
             for p in range(128):
                 d = soft_lo - p if p < soft_lo else p - soft_hi if p > soft_hi else 0
-                pen[p] = -REGISTER_PENALTY_PER_SEMITONE * d
+                pen[p] = -self.register_penalty * d
             add = add.clone()
             add[self.pitch0: self.pitch0 + 128] += pen
             add[self.next0: self.next0 + len(NEXT_PITCHES)] += pen[NEXT_PITCHES.start: NEXT_PITCHES.stop]
