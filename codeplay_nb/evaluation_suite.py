@@ -76,6 +76,17 @@ def validation_files(root: str | os.PathLike, *, val_fraction: float | None = No
     return [p for p in find_midi_files(root) if split_fn(song_key(root, p), fraction) == "val"]
 
 
+def tuning_split(key: str, fraction: float) -> str:
+    """A split function for choosing decoding settings without touching the reported validation songs:
+    ``"val"`` for a stable ``fraction`` of the *training* songs (their own hash), never a validation song."""
+    from .corpora import stable_fraction
+    from .dataset import split_of
+
+    if split_of(key, fraction) == "val":
+        return "train"
+    return "val" if stable_fraction(f"tune:{key}") < fraction else "train"
+
+
 def is_pop909_song(path: Path) -> bool:
     return path.stem == path.parent.name and (path.parent / "beat_midi.txt").exists()
 

@@ -455,3 +455,49 @@ def test_cli_eval_two_sample_prints_one_table_and_compares_checkpoints(band_dir,
     assert main(["eval", "--real", str(band_dir), "--two-sample", "--n", "4", "--bars", "4", "--genre-n", "0",
                  "--with-report", str(out / "two_sample_report.json"), "--out", str(again), "--quiet"]) == 0
     assert "real windows differ" in capsys.readouterr().err
+
+
+def test_tuning_songs_are_training_songs_never_validation_ones():
+    from codeplay_nb.dataset import split_of
+    from codeplay_nb.evaluation_suite import tuning_split
+
+    keys = [f"nottingham/tune{i}" for i in range(4000)]
+    tuning = [k for k in keys if tuning_split(k, 0.05) == "val"]
+    assert not any(split_of(k, 0.05) == "val" for k in tuning)
+    assert 0.03 < len(tuning) / len(keys) < 0.07  # about as many as the validation songs
+
+
+def test_cli_eval_tuning_songs_and_decoding_settings(band_dir, tmp_path, monkeypatch, capsys):
+    import codeplay_nb.evaluation_suite as suite
+    from codeplay_nb.model.config import SamplingConfig
+
+    seen = []
+
+    def compose_seeing_settings(**kw):
+        seen.append(SamplingConfig().guidance)
+        return honest_compose(**kw)
+
+    monkeypatch.setattr(suite, "_default_compose", lambda: compose_seeing_settings)
+    monkeypatch.setattr(suite, "_load_model", lambda spec: spec)
+    monkeypatch.setattr(suite, "tuning_split", lambda key, f: "train" if split_of_val(key) else "val")
+    out = tmp_path / "tune"
+    assert main(["eval", "--real", str(band_dir), "--two-sample", "--songs", "tuning", "--n", "2", "--bars", "4",
+                 "--genre-n", "0", "--decoding", "guidance=1.5", "--out", str(out), "--quiet"]) == 0
+    data = json.loads((out / "two_sample_report.json").read_text())
+    assert data["config"]["songs"] == "tuning" and data["config"]["decoding"] == {"guidance": 1.5}
+    assert seen and set(seen) == {1.5}
+    # the two training songs of band_dir, not its four validation songs
+    assert {w["song"] for w in data["windows"]} == {f"band/{n}" for n in _train_names(band_dir)}
+    assert SamplingConfig().guidance == 1.0
+    assert main(["eval", "--real", str(band_dir), "--two-sample", "--decoding", "guidnce=2"]) == 2
+    assert "guidance" in capsys.readouterr().err
+
+
+def split_of_val(key: str) -> bool:
+    from codeplay_nb.dataset import split_of
+
+    return split_of(key, 0.05) == "val"
+
+
+def _train_names(root) -> list[str]:
+    return [p.stem for p in root.glob("*.mid") if not split_of_val(f"band/{p.stem}")]

@@ -50,6 +50,13 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
     p.add_argument("--prompts", metavar="FILE.tsv", help="labelled prompts: prompt, genre, emotion, tempo, instruments")
+    p.add_argument("--songs", choices=("validation", "tuning"), default="validation",
+                   help="with --two-sample: real windows from the validation songs (report these) or from a "
+                        "same-sized set of training songs (choose decoding settings on these, never on the "
+                        "reported ones)")
+    p.add_argument("--decoding", metavar="NAME=V,...", default=None,
+                   help="decoding strengths for this run, e.g. 'guidance=1.5,groove_bias=3' (names: "
+                        "codeplay_nb.model.config.DECODING_DEFAULTS)")
     p.add_argument("--markdown", action="store_true", help="with --two-sample: print the table as Markdown")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
@@ -93,9 +100,19 @@ def run(args: argparse.Namespace) -> int:
                 earlier.append((f, json.loads(Path(f).read_text())))
             except (OSError, ValueError) as exc:
                 raise CodeplayError(f"cannot read the report {f}: {exc}") from None
+        from ..evaluation_suite import tuning_split
+        from ..model.config import decoding_overrides, parse_decoding
+
+        try:
+            decoding = parse_decoding(args.decoding)
+        except ValueError as exc:
+            raise CodeplayError(f"--decoding: {exc}") from None
         models = [args.model] + ([args.compare] if args.compare else [])
-        report = evaluate_structure(args.real, n=args.n, bars=args.bars or 8, models=models, genre_n=args.genre_n,
-                                    seed=args.seed, temperature=args.temperature, progress=progress)
+        with decoding_overrides(**decoding):
+            report = evaluate_structure(args.real, n=args.n, bars=args.bars or 8, models=models,
+                                        genre_n=args.genre_n, seed=args.seed, temperature=args.temperature,
+                                        progress=progress, split_fn=tuning_split if args.songs == "tuning" else None)
+        report["config"].update(songs=args.songs, decoding=decoding)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "two_sample_report.json"
         path.write_text(json.dumps(structure_report_json(report), indent=2, default=_jsonable, allow_nan=False))
