@@ -188,6 +188,15 @@ def compose(
         attrs = replace(attrs, chords=parse_chords(chords, n_bars=bars))
     density_bin_for(density, False)  # a bad level fails before any work
     sampling = SamplingConfig(temperature=temperature, top_p=top_p)
+    auto_chords = False
+    if attrs.chords is None and attrs.key and sampling.auto_chords and mm.info.get("progressions"):
+        from dataclasses import replace
+
+        from .model.progressions import sample_progression
+
+        chosen = sample_progression(attrs.key, bars, mm.info["progressions"], seed)
+        if chosen:
+            attrs, auto_chords = replace(attrs, chords=chosen), True
     first = min(bars, FIRST_WINDOW_BARS)
     piece = generate_new_tracks(mm, n_bars=first, specs=specs, attributes=attrs, bpm=bpm, time_signature=ts,
                                 seed=seed, sampling=sampling, on_token=on_token, density=density, rests=rests)
@@ -206,4 +215,6 @@ def compose(
         piece = piece.replace(key_signatures=(KeySignature(0, attrs.key),))
     params = {"prompt": prompt, "bars": bars, "temperature": temperature, "top_p": top_p,
               "chords": list(attrs.chords) if attrs.chords else None, "density": density, "rests": rests}
+    if auto_chords:
+        params["chords_chosen"] = True  # learned progression, not asked for
     return Song.new(piece, attrs, operation="compose", params=params, seed=seed)

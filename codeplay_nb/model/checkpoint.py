@@ -21,6 +21,7 @@ TRAIN_CONFIG_FILE = "training_config.json"
 MANIFEST_FILE = "data_manifest.json"
 METRICS_FILE = "training_metrics.json"
 RANGES_FILE = "family_ranges.json"  # each family's register in the training data (model/ranges.py)
+PROGRESSIONS_FILE = "chord_progressions.json"  # chord transitions in the training data (model/progressions.py)
 
 
 def build_model(config: ModelConfig, vocab_size: int, *, seed: int = 0):
@@ -61,7 +62,8 @@ class MusicModel:
 
 
 def save_model(mm_model, path: str | Path, *, train_config=None, manifest: dict | None = None,
-               metrics: dict | None = None, fp16: bool = False, family_ranges: dict | None = None) -> Path:
+               metrics: dict | None = None, fp16: bool = False, family_ranges: dict | None = None,
+               progressions: dict | None = None) -> Path:
     """Write a checkpoint directory. ``fp16`` halves the size of shipped weights."""
     import tempfile
 
@@ -100,6 +102,8 @@ def save_model(mm_model, path: str | Path, *, train_config=None, manifest: dict 
         atomic_write_bytes(out / METRICS_FILE, json.dumps(metrics, indent=1).encode())
     if family_ranges:
         atomic_write_bytes(out / RANGES_FILE, json.dumps(family_ranges, indent=1).encode())
+    if progressions:
+        atomic_write_bytes(out / PROGRESSIONS_FILE, json.dumps(progressions, indent=0, sort_keys=True).encode())
     return out
 
 
@@ -166,7 +170,7 @@ def _load_cached(path: str) -> MusicModel:
     model.eval()
     info: dict = {}
     for name, key in ((MANIFEST_FILE, "manifest"), (TRAIN_CONFIG_FILE, "train_config"), (METRICS_FILE, "metrics"),
-                      (RANGES_FILE, "family_ranges")):
+                      (RANGES_FILE, "family_ranges"), (PROGRESSIONS_FILE, "progressions")):
         if (p / name).exists():
             info[key] = json.loads((p / name).read_text())
     return MusicModel(model=model, tokenizer=tok, path=str(p), info=info)

@@ -90,6 +90,7 @@ DECODING_DEFAULTS: dict[str, float] = {
     "chord_tone_bonus": 2.0,  # logits added to the chord tones of a bar whose chord was asked for
     "register_penalty": 0.25,  # logits per semitone outside a family's 10th-90th percentile band
     "guidance": 1.0,  # classifier-free guidance on genre and emotion (1: off; >1 follows them more)
+    "auto_chords": 0.0,  # 1: with a key but no chords asked, follow a progression learned from the data
 }
 _OVERRIDES: contextvars.ContextVar[dict | None] = contextvars.ContextVar("codeplay_decoding", default=None)
 
@@ -142,6 +143,7 @@ class SamplingConfig(_JsonMixin):
     chord_tone_bonus: float = _knob("chord_tone_bonus")
     register_penalty: float = _knob("register_penalty")
     guidance: float = _knob("guidance")
+    auto_chords: float = _knob("auto_chords")
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:

@@ -228,10 +228,11 @@ def train(
         metrics["val_loss_final"] = float(trainer.evaluate()["eval_loss"])
     metrics["log_history"] = history
     if trainer.is_world_process_zero():
+        from .progressions import progression_stats
         from .ranges import family_ranges
 
         save_model(trainer.model, out, train_config=train_config, manifest=manifest, metrics=metrics, fp16=ship_fp16,
-                   family_ranges=family_ranges(data))
+                   family_ranges=family_ranges(data), progressions=progression_stats(data))
     return metrics
 
 

@@ -1,0 +1,69 @@
+"""Chord progressions learned from the training windows' chord lanes (model/progressions.py) and their use
+when a piece has a key but no chords asked for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from codeplay_nb.attributes import Attributes
+from codeplay_nb.model.progressions import progression_stats, sample_progression
+from codeplay_nb.tokenizers.nnn import NNNTokenizer
+
+
+def _write_windows(folder, windows):
+    tok = NNNTokenizer()
+    ids = []
+    for key, chords in windows:
+        head = tok.header_tokens(Attributes(key=key, chords=chords), len(chords), {"piano"}, 100.0, (4, 4))
+        ids += tok.ids(head)
+    np.asarray(ids, dtype=np.uint16).tofile(folder / "train.bin")
+
+
+@pytest.fixture
+def stats(tmp_path):
+    # the same progression in two keys (I-vi-IV-V), a minor one (i-VI-VII-i), and a window without a key
+    _write_windows(tmp_path, [
+        ("C major", ("C_maj", "A_min", "F_maj", "G_maj")),
+        ("D major", ("D_maj", "B_min", "G_maj", "A_maj")),
+        ("A minor", ("A_min", "F_maj", "G_maj", "A_min")),
+        (None, ("E_maj", "E_maj", "E_maj", "E_maj")),
+    ])
+    return progression_stats(tmp_path)
+
+
+def test_transitions_are_counted_relative_to_the_key(stats):
+    major = stats["major"]
+    assert major["start"] == {"0_maj": 2}
+    assert major["next"] == {"0_maj": {"9_min": 2}, "9_min": {"5_maj": 2}, "5_maj": {"7_maj": 2}}
+    assert stats["minor"]["next"] == {"0_min": {"8_maj": 1}, "8_maj": {"10_maj": 1}, "10_maj": {"0_min": 1}}
+
+
+def test_sampled_progression_follows_the_data_opens_and_closes_at_home(stats):
+    chords = sample_progression("E major", 8, stats, seed=5)
+    # E major: I vi IV V (the only path the data knows), repeated, last bar back to I
+    assert chords == ("E_maj", "C#_min", "A_maj", "B_maj", "E_maj", "C#_min", "A_maj", "E_maj")
+    assert sample_progression("E major", 8, stats, seed=5) == chords  # deterministic
+    assert sample_progression("B minor", 3, stats, seed=1) == ("B_min", "G_maj", "B_min")
+    assert sample_progression("C major", 1, stats, seed=1) == ("C_maj",)
+    assert sample_progression("C major", 4, {}, seed=1) is None
+
+
+def test_compose_follows_a_learned_progression_only_when_switched_on(tiny_model):
+    from codeplay_nb import compose
+    from codeplay_nb.model.config import decoding_overrides
+
+    stats = {"major": {"start": {"0_maj": 1}, "next": {"0_maj": {"5_maj": 1}, "5_maj": {"7_7": 1}, "7_7": {"0_maj": 1}}}}
+    tiny_model.info["progressions"] = stats
+    try:
+        off = compose(bars=4, instruments=["piano"], key="G major", seed=2, model=tiny_model)
+        assert off.attributes.chords is None
+        with decoding_overrides(auto_chords=1):
+            on = compose(bars=4, instruments=["piano"], key="G major", seed=2, model=tiny_model)
+            asked = compose(bars=4, instruments=["piano"], key="G major", seed=2, model=tiny_model, chords="Em")
+            no_key = compose(bars=4, instruments=["piano"], seed=2, model=tiny_model)
+    finally:
+        del tiny_model.info["progressions"]
+    assert on.attributes.chords == ("G_maj", "C_maj", "D_7", "G_maj")
+    assert asked.attributes.chords == ("E_min",) * 4  # what the person asks for wins
+    assert no_key.attributes.chords is None
