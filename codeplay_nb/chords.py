@@ -181,18 +181,19 @@ def bar_chords(piece: Piece, n_bars: int | None = None) -> tuple[str, ...]:
 def annotated_bar_chords(piece: Piece, changes: Sequence[tuple[int, str]], n_bars: int | None = None,
                          offset: int = 0) -> tuple[str, ...]:
     """One chord per bar from annotated changes ``(tick, Harte label)`` (ticks on the piece's grid shifted
-    by ``offset``): the chord sounding longest in the bar."""
+    by ``offset``): the chord sounding longest in the bar (its segments in the bar added up; the earlier
+    chord on a tie), ``N`` where none sounds."""
     n = piece.n_bars if n_bars is None else n_bars
     starts = piece.bar_starts(until=piece.bar_span(0, max(n - 1, 0))[1])[: n + 1]
     ch = sorted((t - offset, harte_to_label(lab)) for t, lab in changes)
     out = []
     for b in range(n):
         s, e = starts[b], starts[b + 1] if b + 1 < len(starts) else starts[b]
-        best, best_len = NO_CHORD, 0
+        held: dict[str, int] = {}
         for i, (t, lab) in enumerate(ch):
             t_end = ch[i + 1][0] if i + 1 < len(ch) else 1 << 62
-            a, z = max(t, s), min(t_end, e)
-            if z - a > best_len:
-                best, best_len = lab, z - a
-        out.append(best)
+            overlap = min(t_end, e) - max(t, s)
+            if overlap > 0:
+                held[lab] = held.get(lab, 0) + overlap
+        out.append(max(held, key=held.get) if held else NO_CHORD)
     return tuple(out)

@@ -107,23 +107,14 @@ def read_real(path: Path) -> tuple[Piece, list[tuple[int, str]]]:
 
 def bar_chords(piece: Piece, changes: Sequence[tuple[int, str]], first: int, bars: int) -> list[str | None] | None:
     """One chord symbol per bar of bars ``first..first+bars-1`` (``"Am7"``; ``None`` for no chord): the
-    annotated chord (Harte label) sounding longest in the bar; ``None`` without chord annotations."""
+    annotated chord (Harte label) sounding longest in the bar, as the dataset labels training windows
+    (:func:`codeplay_nb.chords.annotated_bar_chords`); ``None`` without chord annotations."""
     if not changes:
         return None
-    from .chords import NO_CHORD, UNKNOWN, display, harte_to_label
+    from .chords import NO_CHORD, UNKNOWN, annotated_bar_chords, display
 
-    out: list[str | None] = []
-    for b in range(first, first + bars):
-        start, end = piece.bar_span(b, b)
-        held: dict[str, int] = {}
-        for j, (t, label) in enumerate(changes):
-            until = changes[j + 1][0] if j + 1 < len(changes) else end
-            overlap = min(end, until) - max(start, t)
-            if overlap > 0:
-                held[label] = held.get(label, 0) + overlap
-        label = harte_to_label(max(held, key=held.get)) if held else NO_CHORD
-        out.append(None if label in (NO_CHORD, UNKNOWN) else display(label))
-    return out
+    labels = annotated_bar_chords(piece, changes, first + bars)[first:]
+    return [None if label in (NO_CHORD, UNKNOWN) else display(label) for label in labels]
 
 
 def validation_windows(

@@ -67,3 +67,16 @@ def test_compose_follows_a_learned_progression_only_when_switched_on(tiny_model)
     assert on.attributes.chords == ("G_maj", "C_maj", "D_7", "G_maj")
     assert asked.attributes.chords == ("E_min",) * 4  # what the person asks for wins
     assert no_key.attributes.chords is None
+
+
+def test_annotated_bar_chords_add_up_each_chords_segments_in_a_bar():
+    from codeplay_nb.chords import annotated_bar_chords
+    from codeplay_nb.music import Piece
+
+    bar = 4 * 480
+    piece = Piece(tracks=(), tpq=480).replace(length=2 * bar)
+    # bar 0: A:min 1 beat + F:maj 1.5 beats + A:min 1.5 beats -> A minor (2.5 beats) although F holds the
+    # longest single stretch; bar 1: nothing annotated after the first beat's G
+    changes = [(0, "A:min"), (480, "F:maj"), (1200, "A:min"), (bar, "G:7"), (bar + 480, "N")]
+    assert annotated_bar_chords(piece, changes, 2) == ("A_min", "N")
+    assert annotated_bar_chords(piece, changes[:4], 2) == ("A_min", "G_7")
