@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / "prompts_report.json").write_text(json.dumps(result, indent=2, default=str))
     if args.real and args.two_sample:
-        from ..evaluation import _jsonable
+        from ..evaluation_report import _jsonable
         from ..evaluation_suite import (
             evaluate_structure,
             format_structure_table,
