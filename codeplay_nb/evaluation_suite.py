@@ -336,7 +336,7 @@ def _cell(value, fmt: str) -> str:
 def table_rows(report: dict) -> list[list[str]]:
     """The table as rows of cells: measure | real | one column per model."""
     models = report["models"]
-    rows = [["measure", "real (validation)", *models]]
+    rows = [["measure", f"real ({report['config'].get('songs', 'validation')})", *models]]
     acc = [f"{100 * m['two_sample']['accuracy']:.1f}% ± {100 * m['two_sample']['std']:.1f}" for m in models.values()]
     rows.append(["two-sample classifier accuracy (50% = indistinguishable)", "50% goal", *acc])
     for label, key, fmt in ROWS:
@@ -358,7 +358,7 @@ def format_structure_table(report: dict, *, markdown: bool = False) -> str:
     """One table, generated vs real (plain text, or Markdown for README/MODEL_CARD)."""
     rows = table_rows(report)
     cfg = report["config"]
-    head = (f"{cfg['n_real_windows']} real {cfg['bars']}-bar windows from {cfg['n_songs']} validation songs "
+    head = (f"{cfg['n_real_windows']} real {cfg['bars']}-bar windows from {cfg['n_songs']} {cfg.get('songs', 'validation')} songs "
             f"({cfg['real_dir']}); one paired clip per window per model")
     if markdown:
         lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
