@@ -155,7 +155,7 @@ def compose(
     time_signature: str | tuple[int, int] | None = None,
     seed: int | None = None,
     temperature: float = 1.0,
-    top_p: float = 0.95,
+    top_p: float | None = None,
     model: MusicModel | str | None = None,
     on_token: Callable[[int], None] | None = None,
     classify_fn: Callable[[str], Attributes] | None = None,
@@ -187,7 +187,9 @@ def compose(
 
         attrs = replace(attrs, chords=parse_chords(chords, n_bars=bars))
     density_bin_for(density, False)  # a bad level fails before any work
-    sampling = SamplingConfig(temperature=temperature, top_p=top_p)
+    sampling = SamplingConfig(temperature=temperature) if top_p is None else SamplingConfig(
+        temperature=temperature, top_p=top_p)
+    top_p = sampling.top_p
     auto_chords = False
     if attrs.chords is None and attrs.key and sampling.auto_chords and mm.info.get("progressions"):
         from dataclasses import replace

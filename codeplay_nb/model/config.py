@@ -81,6 +81,7 @@ class TrainConfig(_JsonMixin):
 
 # The decoding strengths (see SamplingConfig); decoding_overrides() changes the defaults for a block of code
 DECODING_DEFAULTS: dict[str, float] = {
+    "top_p": 0.95,  # nucleus sampling: the smallest set of tokens holding this much probability
     "out_of_key_penalty": 4.0,  # logits subtracted from pitches outside the requested key's scale
     "tonic_bonus": 0.5,  # logits added to the tonic off the beat ...
     "tonic_bonus_on_beat": 2.5,  # ... and on a beat (where a listener -- and a key profile -- weighs it)
@@ -132,7 +133,7 @@ def parse_decoding(spec: str | None) -> dict[str, float]:
 class SamplingConfig(_JsonMixin):
     temperature: float = 1.0
     top_k: int = 0
-    top_p: float = 0.95
+    top_p: float = _knob("top_p")
     max_tokens_per_bar: int = 160  # per track per bar: a runaway bar is closed by the grammar
     out_of_key_penalty: float = _knob("out_of_key_penalty")
     tonic_bonus: float = _knob("tonic_bonus")
