@@ -101,6 +101,12 @@ def run(args) -> int:
               f"({', '.join(t['name'] for t in s['tracks'])}), {s['notes']} notes, {s['tempo_bpm']} BPM, "
               f"{s['time_signature']}, genre={a.genre or '?'}, emotion={a.emotion or '?'}, key={a.key or '?'}, "
               f"seed={s['seed']}")
+        if a.chords:
+            from ..chords import display
+
+            chosen = song.versions[song.position].params.get("chords_chosen")
+            print("chords: " + " ".join(display(c) for c in a.chords)
+                  + ("  (a progression learned from the training data; --chords to choose your own)" if chosen else ""))
         for note in a.notes:
             print(f"note: {note}")
     return 0
