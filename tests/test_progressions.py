@@ -49,16 +49,17 @@ def test_sampled_progression_follows_the_data_opens_and_closes_at_home(stats):
     assert sample_progression("C major", 4, {}, seed=1) is None
 
 
-def test_compose_follows_a_learned_progression_only_when_switched_on(tiny_model):
+def test_compose_follows_a_learned_progression_unless_switched_off(tiny_model):
     from codeplay_nb import compose
     from codeplay_nb.model.config import decoding_overrides
 
     stats = {"major": {"start": {"0_maj": 1}, "next": {"0_maj": {"5_maj": 1}, "5_maj": {"7_7": 1}, "7_7": {"0_maj": 1}}}}
     tiny_model.info["progressions"] = stats
     try:
-        off = compose(bars=4, instruments=["piano"], key="G major", seed=2, model=tiny_model)
+        with decoding_overrides(auto_chords=0):
+            off = compose(bars=4, instruments=["piano"], key="G major", seed=2, model=tiny_model)
         assert off.attributes.chords is None
-        with decoding_overrides(auto_chords=1):
+        with decoding_overrides(auto_chords=1):  # the default
             on = compose(bars=4, instruments=["piano"], key="G major", seed=2, model=tiny_model)
             asked = compose(bars=4, instruments=["piano"], key="G major", seed=2, model=tiny_model, chords="Em")
             no_key = compose(bars=4, instruments=["piano"], seed=2, model=tiny_model)
