@@ -469,7 +469,7 @@ def test_tuning_songs_are_training_songs_never_validation_ones():
 
 def test_cli_eval_tuning_songs_and_decoding_settings(band_dir, tmp_path, monkeypatch, capsys):
     import codeplay_nb.evaluation_suite as suite
-    from codeplay_nb.model.config import SamplingConfig
+    from codeplay_nb.model.config import DECODING_DEFAULTS, SamplingConfig
 
     seen = []
 
@@ -488,7 +488,7 @@ def test_cli_eval_tuning_songs_and_decoding_settings(band_dir, tmp_path, monkeyp
     assert seen and set(seen) == {1.5}
     # the two training songs of band_dir, not its four validation songs
     assert {w["song"] for w in data["windows"]} == {f"band/{n}" for n in _train_names(band_dir)}
-    assert SamplingConfig().guidance == 1.0
+    assert SamplingConfig().guidance == DECODING_DEFAULTS["guidance"] != 1.5  # only inside the run
     assert main(["eval", "--real", str(band_dir), "--two-sample", "--decoding", "guidnce=2"]) == 2
     assert "guidance" in capsys.readouterr().err
 
