@@ -156,6 +156,7 @@ def test_korean_gloss_reads_words_particles_negation_and_mixed_text():
         ("an energetic rock song with electric guitars and drums", "rock", None, "fast", ("guitar", "drums")),
         ("calm jazz for studying, soft saxophone", "jazz", "calm", "slow", ("woodwinds",)),
         ("epic battle music with choir and brass at 140 bpm", None, "epic", "fast", ("choir", "brass")),
+        ("an upbeat jazz trio in F major", "jazz", "happy", "fast", ()),  # "upbeat": tempo and mood
     ],
 )
 def test_classify_clear_prompts(prompt, genre, emotion, tbin, instruments):

@@ -292,6 +292,7 @@ EMOTION_WORDS: dict[str, tuple[str, ...]] = {
         "excited", "buoyant", "radiant", "hopeful", "glad", "thrilled", "positive", "joyous", "good vibes",
         "feel good", "overjoyed", "sunshine", "blissful", "summery", "lighthearted and happy", "smiley",
         "exuberant", "jubilant", "chipper", "exciting", "fun and happy", "upbeat and happy", "funky",
+        "upbeat", "cheery",
     ),
     "sad": (
         "sad", "melancholic", "melancholy", "sorrowful", "mournful", "heartbroken", "gloomy", "depressed",
