@@ -22,11 +22,10 @@ from ..tokenizers.nnn import (
     NEXT_PITCHES,
     NNNTokenizer,
 )
+from .config import DECODING_DEFAULTS
 
 DRUM_PITCHES = range(27, 88)
 MAX_CHORD_NOTES = 10  # notes starting together in one track; a pitch never repeats within one onset
-REGISTER_PENALTY_PER_SEMITONE = 0.25
-CHORD_TONE_BONUS = 2.0  # logits added to the chord tones of a bar whose chord was asked for
 
 
 _SHARED_MASKS: dict[tuple, tuple[dict, dict]] = {}
@@ -94,8 +93,8 @@ class NNNConstraint:
         groove_bias: float = 0.0,
         fill_prev_hits: Sequence[frozenset] = (),
         chord_tones: Sequence[frozenset | None] = (),
-        chord_tone_bonus: float = CHORD_TONE_BONUS,
-        register_penalty: float = REGISTER_PENALTY_PER_SEMITONE,
+        chord_tone_bonus: float = DECODING_DEFAULTS["chord_tone_bonus"],
+        register_penalty: float = DECODING_DEFAULTS["register_penalty"],
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
