@@ -35,12 +35,12 @@ def _relative(label: str, tonic: int) -> str | None:
 
 
 def _headers(ids: np.ndarray, vocab: list[str], bos: int, end: int):
-    for s in np.flatnonzero(ids == bos)[:MAX_WINDOWS]:
-        stop = s + 1
-        limit = min(len(ids), s + 400)
-        while stop < limit and ids[stop] != end:
-            stop += 1
-        yield [vocab[i] for i in ids[s:stop]]
+    """Each window's header tokens (BOS up to its HEADER_END), found with two vectorised scans."""
+    starts = np.flatnonzero(ids == bos)[:MAX_WINDOWS]
+    ends = np.flatnonzero(ids == end)
+    for s, j in zip(starts, np.searchsorted(ends, starts), strict=True):
+        if j < len(ends):
+            yield [vocab[i] for i in ids[s:ends[j]]]
 
 
 def progression_stats(data_dir: str | Path) -> dict:
