@@ -129,10 +129,12 @@ def test_draw_samples_the_filtered_distribution(case, top_p):
         assert (counts > 0).sum() > 200  # the nucleus (270 tokens) reaches well past the 64 probed
 
 
-def _uncached_reference(model, prompt, constraint, *, temperature, top_k, top_p, seed, steps):
-    """The plain algorithm: a full forward pass over the whole sequence at every sampled step."""
+def _uncached_reference(model, prompt, constraint, *, temperature, top_k, top_p, seed, steps, uncond=None,
+                        guidance=1.0):
+    """The plain algorithm: a full forward pass over the whole sequence at every sampled step (with ``uncond``,
+    a second one over the unconditional sequence, combined as classifier-free guidance)."""
     gen = torch.Generator().manual_seed(seed)
-    seq = list(prompt)
+    seq, useq = list(prompt), list(uncond or [])
     out = []
     with torch.inference_mode():
         while not constraint.done and len(out) < steps:
@@ -141,11 +143,15 @@ def _uncached_reference(model, prompt, constraint, *, temperature, top_k, top_p,
                 tid = int(allowed.nonzero()[0])
             else:
                 logits = model(input_ids=torch.tensor([seq])).logits[0, -1].float()
+                if uncond is not None:
+                    u = model(input_ids=torch.tensor([useq])).logits[0, -1].float()
+                    logits = u + guidance * (logits - u)
                 scores = (logits / temperature).masked_fill(~allowed, float("-inf"))
                 tid = _reference_draw(scores, top_k, top_p, gen)
             constraint.advance(tid)
             out.append(tid)
             seq.append(tid)
+            useq.append(tid)
     return out
 
 
@@ -162,25 +168,6 @@ def test_cached_sampling_equals_the_uncached_reference(tiny_model, settings):
     assert ref == cached
 
 
-def _guided_reference(model, prompt, uncond, constraint, *, guidance, steps):
-    """Greedy classifier-free guidance the plain way: two full forward passes per sampled step."""
-    seq, useq, out = list(prompt), list(uncond), []
-    with torch.inference_mode():
-        while not constraint.done and len(out) < steps:
-            allowed = constraint.allowed()
-            if int(allowed.sum()) == 1:
-                tid = int(allowed.nonzero()[0])
-            else:
-                c = model(input_ids=torch.tensor([seq])).logits[0, -1].float()
-                u = model(input_ids=torch.tensor([useq])).logits[0, -1].float()
-                tid = int((u + guidance * (c - u)).masked_fill(~allowed, float("-inf")).argmax())
-            constraint.advance(tid)
-            out.append(tid)
-            seq.append(tid)
-            useq.append(tid)
-    return out
-
-
 @pytest.mark.parametrize("guidance", [0.5, 2.5])
 def test_guided_sampling_equals_the_two_pass_reference(tiny_model, guidance):
     from codeplay_nb.generation import unconditional_prompt
@@ -192,13 +179,14 @@ def test_guided_sampling_equals_the_two_pass_reference(tiny_model, guidance):
     assert uncond_tokens is not None and "GENRE_unknown" in uncond_tokens and "EMOTION_unknown" in uncond_tokens
     assert "KEY_D_minor" in uncond_tokens  # the key is not guided: it has its own bias
     uncond = tok.ids(uncond_tokens)
-    guided = sample(tiny_model.model, prompt, c1, seed=3, top_k=1, top_p=1.0, uncond_prompt=uncond,
-                    guidance=guidance)
+    settings = dict(temperature=1.0, top_k=0, top_p=0.95, seed=3)
+    guided = sample(tiny_model.model, prompt, c1, uncond_prompt=uncond, guidance=guidance, **settings)
     _, c2 = _prompt_and_constraint(tok, *req, max_tokens_per_bar=30)
-    assert _guided_reference(tiny_model.model, prompt, uncond, c2, guidance=guidance, steps=len(guided)) == guided
+    assert _uncached_reference(tiny_model.model, prompt, c2, steps=len(guided), uncond=uncond, guidance=guidance,
+                               **settings) == guided
     if guidance > 1:  # (the tiny model's greedy choice may survive a weak 0.5)
         _, c3 = _prompt_and_constraint(tok, *req, max_tokens_per_bar=30)
-        assert sample(tiny_model.model, prompt, c3, seed=3, top_k=1, top_p=1.0) != guided  # it changes the music
+        assert sample(tiny_model.model, prompt, c3, **settings) != guided  # it changes the music
 
 
 def test_no_genre_or_emotion_means_nothing_to_guide(tiny_model):
