@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from .attributes import TEMPO_BIN_DEFAULT_BPM, TEMPO_BINS, Attributes
 from .errors import CodeplayError
@@ -109,10 +110,25 @@ def resolve_request(
         attrs.instruments or GENRE_INSTRUMENTS.get(attrs.genre or "", ("piano",)))
     ts = ts or attrs.time_signature or (4, 4)
     fams = tuple(dict.fromkeys(s.family for s in specs))
-    from dataclasses import replace
-
     attrs = replace(attrs, bpm=round(float(bpm), 1), time_signature=ts, instruments=fams, notes=tuple(notes))
     return attrs, float(bpm), ts, specs
+
+
+def _resolve_chords(attrs: Attributes, chords, bars: int, mm: MusicModel, sampling: SamplingConfig,
+                    seed: int) -> tuple[Attributes, bool]:
+    """The chords asked for (one per bar), else -- with a key and ``sampling.auto_chords`` -- a progression
+    drawn from the model's learned chord transitions. Returns the attributes and whether chords were chosen."""
+    if chords is not None and (not isinstance(chords, str) or chords.strip()):
+        from .chords import parse_chords
+
+        return replace(attrs, chords=parse_chords(chords, n_bars=bars)), False
+    if attrs.chords is None and attrs.key and sampling.auto_chords and mm.info.get("progressions"):
+        from .model.progressions import sample_progression
+
+        chosen = sample_progression(attrs.key, bars, mm.info["progressions"], seed)
+        if chosen:
+            return replace(attrs, chords=chosen), True
+    return attrs, False
 
 
 def _closest_genre(genre: str, known: set[str]) -> tuple[str, str]:
@@ -180,25 +196,10 @@ def compose(
         prompt, genre=genre, emotion=emotion, tempo=tempo, instruments=instruments, key=key,
         time_signature=time_signature, known_genres=mm.known_genres or None, classify_fn=classify_fn)
     seed = new_seed(seed)
-    if chords is not None and (not isinstance(chords, str) or chords.strip()):
-        from dataclasses import replace
-
-        from .chords import parse_chords
-
-        attrs = replace(attrs, chords=parse_chords(chords, n_bars=bars))
     density_bin_for(density, False)  # a bad level fails before any work
-    sampling = SamplingConfig(temperature=temperature) if top_p is None else SamplingConfig(
-        temperature=temperature, top_p=top_p)
+    sampling = SamplingConfig(temperature=temperature, **({} if top_p is None else {"top_p": top_p}))
     top_p = sampling.top_p
-    auto_chords = False
-    if attrs.chords is None and attrs.key and sampling.auto_chords and mm.info.get("progressions"):
-        from dataclasses import replace
-
-        from .model.progressions import sample_progression
-
-        chosen = sample_progression(attrs.key, bars, mm.info["progressions"], seed)
-        if chosen:
-            attrs, auto_chords = replace(attrs, chords=chosen), True
+    attrs, auto_chords = _resolve_chords(attrs, chords, bars, mm, sampling, seed)
     first = min(bars, FIRST_WINDOW_BARS)
     piece = generate_new_tracks(mm, n_bars=first, specs=specs, attributes=attrs, bpm=bpm, time_signature=ts,
                                 seed=seed, sampling=sampling, on_token=on_token, density=density, rests=rests)
