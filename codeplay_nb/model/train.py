@@ -144,10 +144,15 @@ def train(
     set_seed(train_config.seed)
     tok = NNNTokenizer()
     init_model = None
-    if init_from is not None and not resume:  # a resumed run restores its own weights
+    if init_from is not None:  # its shape always; its weights unless a resumed run restores its own
         init_model = _init_model(init_from, tok)
-        model_config = ModelConfig.from_dict({k: getattr(init_model.config, v) for k, v in _GPT2_FIELDS.items()})
-        log.info("starting from the weights of %s", init_from)
+        c = init_model.config
+        model_config = ModelConfig(n_layer=c.n_layer, n_embd=c.n_embd, n_head=c.n_head, n_positions=c.n_positions,
+                                   dropout=c.resid_pdrop)
+        if resume:
+            init_model = None
+        else:
+            log.info("starting from the weights of %s", init_from)
     block = min(train_config.block_size, model_config.n_positions)
     transposer = None
     if augment:
@@ -234,10 +239,6 @@ def train(
         save_model(trainer.model, out, train_config=train_config, manifest=manifest, metrics=metrics, fp16=ship_fp16,
                    family_ranges=family_ranges(data), progressions=progression_stats(data))
     return metrics
-
-
-_GPT2_FIELDS = {"n_layer": "n_layer", "n_embd": "n_embd", "n_head": "n_head", "n_positions": "n_positions",
-                "dropout": "resid_pdrop"}
 
 
 def _init_model(path: str | Path, tok):
