@@ -131,6 +131,22 @@ def _resolve_chords(attrs: Attributes, chords, bars: int, mm: MusicModel, sampli
     return attrs, False
 
 
+# the mode an emotion implies when no key was asked for, and the keys chosen from (the common ones of the
+# training data: POP909's annotated keys and the folk tunes' are mostly these)
+EMOTION_MODE = {"sad": "minor", "tense": "minor", "mysterious": "minor", "epic": "minor",
+                "happy": "major", "calm": "major", "romantic": "major", "playful": "major"}
+COMMON_TONICS = {"major": ("C", "G", "D", "F", "A", "Bb", "Eb", "E"), "minor": ("A", "E", "D", "C", "G", "B", "F#", "F")}
+
+
+def choose_key(attrs: Attributes, seed: int) -> str:
+    """A key for a request that names none: the emotion's mode (major without one) on a common tonic
+    drawn with ``seed`` (so the same seed gives the same key)."""
+    import random
+
+    mode = EMOTION_MODE.get(attrs.emotion or "", "major")
+    return f"{random.Random(f'key:{seed}').choice(COMMON_TONICS[mode])} {mode}"
+
+
 def _closest_genre(genre: str, known: set[str]) -> tuple[str, str]:
     try:
         from .text import closest_known_genre
@@ -199,6 +215,9 @@ def compose(
     density_bin_for(density, False)  # a bad level fails before any work
     sampling = SamplingConfig(temperature=temperature, **({} if top_p is None else {"top_p": top_p}))
     top_p = sampling.top_p
+    key_chosen = attrs.key is None and bool(sampling.auto_key)
+    if key_chosen:
+        attrs = replace(attrs, key=choose_key(attrs, seed))
     attrs, auto_chords = _resolve_chords(attrs, chords, bars, mm, sampling, seed)
     first = min(bars, FIRST_WINDOW_BARS)
     piece = generate_new_tracks(mm, n_bars=first, specs=specs, attributes=attrs, bpm=bpm, time_signature=ts,
@@ -220,4 +239,6 @@ def compose(
               "chords": list(attrs.chords) if attrs.chords else None, "density": density, "rests": rests}
     if auto_chords:
         params["chords_chosen"] = True  # learned progression, not asked for
+    if key_chosen:
+        params["key_chosen"] = True  # from the emotion, not asked for
     return Song.new(piece, attrs, operation="compose", params=params, seed=seed)

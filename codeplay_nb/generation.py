@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .attributes import Attributes, pitch_class
 from .instruments import family_of_program
@@ -114,6 +114,32 @@ def chord_tone_sets(chords, n: int) -> list[frozenset | None]:
     return out
 
 
+def chord_roots(chords, n: int) -> list[int | None]:
+    """Root pitch class of each of ``n`` bars' chords (None for no chord / unknown / no lane)."""
+    from .chords import NO_CHORD, UNKNOWN
+
+    out: list[int | None] = []
+    for b in range(n):
+        c = chords[b] if chords and b < len(chords) else None
+        out.append(pitch_class(c.rsplit("_", 1)[0]) if c and c not in (NO_CHORD, UNKNOWN) else None)
+    return out
+
+
+def harmony_settings(key: str | None, chords, n_bars: int, sampling: SamplingConfig, bars=None) -> dict:
+    """The constraint's chord settings: chord tones per bar and, with ``sampling.harmony_bias`` and a key,
+    the key's bare scale and the chord roots that take the place of the key's tonic emphasis in chord bars.
+    ``bars`` picks which bars (fills); default all ``n_bars``."""
+    tones, roots = chord_tone_sets(chords, n_bars), chord_roots(chords, n_bars)
+    if bars is not None:
+        tones, roots = [tones[b] for b in bars], [roots[b] for b in bars]
+    out = {"chord_tones": tones, "chord_tone_bonus": sampling.chord_tone_bonus}
+    if key and sampling.harmony_bias and any(r is not None for r in roots):
+        bare = replace(sampling, tonic_bonus=0.0, tonic_bonus_on_beat=0.0, third_bonus=0.0, fifth_bonus=0.0)
+        out.update(scale_bias=key_pitch_bias(key, sampling=bare), chord_roots=roots,
+                   chord_root_bonus=sampling.chord_root_bonus)
+    return out
+
+
 def bar_hits(piece: Piece, track: Track, bar: int) -> frozenset:
     """``(grid step in the bar, pitch)`` of a track's notes in ``bar`` (12 steps per quarter)."""
     start, end = piece.bar_span(bar, bar)
@@ -145,10 +171,12 @@ def _run(mm: MusicModel, prompt: list[str], constraint: NNNConstraint, sampling:
          on_token: Callable[[int], None] | None) -> list[str]:
     tok = mm.tokenizer
     ids = tok.ids(prompt)
-    uncond = unconditional_prompt(prompt) if sampling.guidance != 1.0 else None
+    guided = sampling.guidance != 1.0 or sampling.drum_guidance != 1.0
+    uncond = unconditional_prompt(prompt) if guided else None
     out = sample(mm.model, ids, constraint, temperature=sampling.temperature, top_k=sampling.top_k,
                  top_p=sampling.top_p, seed=seed, on_token=on_token,
-                 uncond_prompt=tok.ids(uncond) if uncond else None, guidance=sampling.guidance)
+                 uncond_prompt=tok.ids(uncond) if uncond else None, guidance=sampling.guidance,
+                 drum_guidance=sampling.drum_guidance)
     return prompt + tok.tokens(out)
 
 
@@ -192,7 +220,7 @@ def generate_new_tracks(
         beat_bias=key_pitch_bias(attributes.key, on_beat=True, sampling=sampling), every_bar=not rests,
         densities=[density_bin_for(density, d) for _, d in programs], pitch_ranges=pitch_ranges,
         max_chord_notes=max_chord, groove_bias=sampling.groove_bias,
-        chord_tones=chord_tone_sets(attributes.chords, n_bars), chord_tone_bonus=sampling.chord_tone_bonus,
+        **harmony_settings(attributes.key, attributes.chords, n_bars, sampling),
         register_penalty=sampling.register_penalty,
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
@@ -222,7 +250,6 @@ def generate_fill(
     fill_targets: list[tuple[int, bool]] = []
     prev_hits: list[frozenset] = []
     fill_bars: list[int] = []
-    bar_tones = chord_tone_sets(attributes.chords, n_bars)
     for ti in sorted(cells):
         for b in sorted(cells[ti]):
             fill_bars.append(b)
@@ -240,7 +267,7 @@ def generate_fill(
         max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key, sampling=sampling),
         beat_bias=key_pitch_bias(attributes.key, on_beat=True, sampling=sampling), every_bar=not rests,
         pitch_ranges=pitch_ranges, max_chord_notes=max_chord, groove_bias=sampling.groove_bias, fill_prev_hits=prev_hits,
-        chord_tones=[bar_tones[b] for b in fill_bars], chord_tone_bonus=sampling.chord_tone_bonus,
+        **harmony_settings(attributes.key, attributes.chords, n_bars, sampling, bars=fill_bars),
         register_penalty=sampling.register_penalty,
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)

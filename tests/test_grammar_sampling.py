@@ -130,9 +130,10 @@ def test_draw_samples_the_filtered_distribution(case, top_p):
 
 
 def _uncached_reference(model, prompt, constraint, *, temperature, top_k, top_p, seed, steps, uncond=None,
-                        guidance=1.0):
+                        guidance=1.0, drum_guidance=None):
     """The plain algorithm: a full forward pass over the whole sequence at every sampled step (with ``uncond``,
-    a second one over the unconditional sequence, combined as classifier-free guidance)."""
+    a second one over the unconditional sequence, combined as classifier-free guidance, with strength
+    ``drum_guidance`` inside drum tracks)."""
     gen = torch.Generator().manual_seed(seed)
     seq, useq = list(prompt), list(uncond or [])
     out = []
@@ -145,7 +146,8 @@ def _uncached_reference(model, prompt, constraint, *, temperature, top_k, top_p,
                 logits = model(input_ids=torch.tensor([seq])).logits[0, -1].float()
                 if uncond is not None:
                     u = model(input_ids=torch.tensor([useq])).logits[0, -1].float()
-                    logits = u + guidance * (logits - u)
+                    g = drum_guidance if drum_guidance is not None and constraint.in_drum_track else guidance
+                    logits = u + g * (logits - u)
                 scores = (logits / temperature).masked_fill(~allowed, float("-inf"))
                 tid = _reference_draw(scores, top_k, top_p, gen)
             constraint.advance(tid)
@@ -168,8 +170,8 @@ def test_cached_sampling_equals_the_uncached_reference(tiny_model, settings):
     assert ref == cached
 
 
-@pytest.mark.parametrize("guidance", [0.5, 2.5])
-def test_guided_sampling_equals_the_two_pass_reference(tiny_model, guidance):
+@pytest.mark.parametrize("guidance,drum_guidance", [(0.5, None), (2.5, None), (2.5, 1.0), (1.0, 3.0)])
+def test_guided_sampling_equals_the_two_pass_reference(tiny_model, guidance, drum_guidance):
     from codeplay_nb.generation import unconditional_prompt
 
     tok = tiny_model.tokenizer
@@ -180,13 +182,21 @@ def test_guided_sampling_equals_the_two_pass_reference(tiny_model, guidance):
     assert "KEY_D_minor" in uncond_tokens  # the key is not guided: it has its own bias
     uncond = tok.ids(uncond_tokens)
     settings = dict(temperature=1.0, top_k=0, top_p=0.95, seed=3)
-    guided = sample(tiny_model.model, prompt, c1, uncond_prompt=uncond, guidance=guidance, **settings)
+    guided = sample(tiny_model.model, prompt, c1, uncond_prompt=uncond, guidance=guidance,
+                    drum_guidance=drum_guidance, **settings)
     _, c2 = _prompt_and_constraint(tok, *req, max_tokens_per_bar=30)
     assert _uncached_reference(tiny_model.model, prompt, c2, steps=len(guided), uncond=uncond, guidance=guidance,
-                               **settings) == guided
-    if guidance > 1:  # (the tiny model's greedy choice may survive a weak 0.5)
+                               drum_guidance=drum_guidance, **settings) == guided
+    if guidance > 1 or (drum_guidance or 1) > 1:  # (the tiny model's greedy choice may survive a weak 0.5)
         _, c3 = _prompt_and_constraint(tok, *req, max_tokens_per_bar=30)
         assert sample(tiny_model.model, prompt, c3, **settings) != guided  # it changes the music
+    if drum_guidance is not None:  # the piano track follows `guidance` alone, the drum track `drum_guidance`
+        _, c4 = _prompt_and_constraint(tok, *req, max_tokens_per_bar=30)
+        same = sample(tiny_model.model, prompt, c4, uncond_prompt=uncond, guidance=guidance,
+                      drum_guidance=guidance, **settings)
+        drum_start = tok.ids(["PROG_DRUMS"])[0]
+        cut = guided.index(drum_start) if drum_start in guided else len(guided)
+        assert same[:cut] == guided[:cut] and same != guided
 
 
 def test_no_genre_or_emotion_means_nothing_to_guide(tiny_model):

@@ -147,3 +147,34 @@ def test_groove_bias_keeps_drum_bars_alike(ranged_model):
                                                 tempo=100).piece) for s in range(3)) / 3
 
     assert sim(30.0) > sim(0.0) + 0.2
+
+
+def _on_beat_pitch_classes(piece: Piece) -> dict[int, tuple[int, set[int]]]:
+    """onset tick -> (bar, pitch classes starting there) for the pitched onsets on a beat."""
+    out: dict[int, tuple[int, set[int]]] = {}
+    for t in piece.tracks:
+        for n in t.notes:
+            bar = piece.bar_of(n.start)
+            if not t.is_drum and (n.start - piece.bar_span(bar, bar)[0]) % piece.tpq == 0:
+                out.setdefault(n.start, (bar, set()))[1].add(n.pitch % 12)
+    return out
+
+
+def test_beat_emphasis_follows_the_chords_asked_for(ranged_model):
+    """With a key and chords, the on-beat bonus goes to each bar's chord root (harmony_bias), not to the
+    key's tonic in every bar; with harmony_bias 0 (the default) the tonic emphasis holds through every chord."""
+    from codeplay_nb.model.config import decoding_overrides
+
+    roots = {0: 9, 1: 5, 2: 0, 3: 7}  # Am F C G
+    with decoding_overrides(harmony_bias=1.0, chord_root_bonus=40.0, chord_tone_bonus=0.0):
+        song = compose(instruments="piano", bars=4, seed=2, model=ranged_model, tempo=100, key="C major",
+                       chords="Am F C G")
+    beats = _on_beat_pitch_classes(song.piece).values()
+    assert beats and all(roots[bar] in pcs for bar, pcs in beats)
+    assert {bar for bar, _ in beats} == set(roots)
+    with decoding_overrides(harmony_bias=0.0, tonic_bonus_on_beat=40.0, chord_tone_bonus=0.0):
+        song = compose(instruments="piano", bars=4, seed=2, model=ranged_model, tempo=100, key="C major",
+                       chords="Am F C G")
+    beats = _on_beat_pitch_classes(song.piece).values()
+    assert beats and all(0 in pcs for _, pcs in beats)
+    assert not all(roots[bar] in pcs for bar, pcs in beats)

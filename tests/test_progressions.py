@@ -81,3 +81,44 @@ def test_annotated_bar_chords_add_up_each_chords_segments_in_a_bar():
     changes = [(0, "A:min"), (480, "F:maj"), (1200, "A:min"), (bar, "G:7"), (bar + 480, "N")]
     assert annotated_bar_chords(piece, changes, 2) == ("A_min", "N")
     assert annotated_bar_chords(piece, changes[:4], 2) == ("A_min", "G_7")
+
+
+def test_auto_key_chooses_the_emotions_mode_and_then_a_progression(tiny_model):
+    from codeplay_nb import compose
+    from codeplay_nb.model.config import decoding_overrides
+
+    stats = {"minor": {"start": {"0_min": 1}, "next": {"0_min": {"8_maj": 1}, "8_maj": {"0_min": 1}}}}
+    tiny_model.info["progressions"] = stats
+    try:
+        with decoding_overrides(auto_key=1):
+            sad = [compose(bars=2, instruments=["piano"], emotion="sad", seed=s, model=tiny_model) for s in range(6)]
+            again = compose(bars=2, instruments=["piano"], emotion="sad", seed=3, model=tiny_model)
+            happy = compose(bars=2, instruments=["piano"], emotion="happy", seed=3, model=tiny_model)
+            asked = compose(bars=2, instruments=["piano"], emotion="sad", key="E major", seed=3, model=tiny_model)
+        with decoding_overrides(auto_key=0):
+            off = compose(bars=2, instruments=["piano"], emotion="sad", seed=3, model=tiny_model)
+    finally:
+        del tiny_model.info["progressions"]
+    assert all(s.attributes.key.endswith(" minor") for s in sad)
+    assert len({s.attributes.key for s in sad}) > 1  # the tonic varies with the seed ...
+    assert again.attributes.key == sad[3].attributes.key and again.piece == sad[3].piece  # ... deterministically
+    assert sad[3].versions[-1].params["key_chosen"] is True
+    tonic = sad[3].attributes.key.split()[0]
+    assert sad[3].attributes.chords[0] == f"{tonic}_min"  # the learned progression follows the chosen key
+    assert happy.attributes.key.endswith(" major") and happy.attributes.chords is None  # no major statistics
+    assert asked.attributes.key == "E major" and "key_chosen" not in asked.versions[-1].params
+    assert off.attributes.key is None
+
+
+def test_cli_says_which_key_it_chose(tmp_path, capsys):
+    from codeplay_nb.cli import main
+    from codeplay_nb.model.config import decoding_overrides
+
+    with decoding_overrides(auto_key=1):
+        assert main(["compose", "a sad piano ballad", "--bars", "2", "--seed", "1",
+                     "--out", str(tmp_path / "a.mid")]) == 0
+    out = capsys.readouterr().out
+    assert "key: " in out and " minor (chosen from the emotion; --key to choose your own)" in out
+    assert main(["compose", "a sad piano ballad", "--bars", "2", "--seed", "1", "--key", "D minor",
+                 "--out", str(tmp_path / "b.mid")]) == 0
+    assert "chosen from the emotion" not in capsys.readouterr().out

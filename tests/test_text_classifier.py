@@ -148,6 +148,14 @@ def test_korean_gloss_reads_words_particles_negation_and_mixed_text():
     assert gloss_korean("산책할 때") == ""  # one-syllable words only as whole words
 
 
+@pytest.mark.parametrize("prompt,tbin", [("아주 빠른 메탈", "very_fast"), ("굉장히 빠른 펑크", "very_fast"),
+                                         ("빠르지 않은 팝", "slow"), ("너무 빠르지 않은 팝", "moderate"),
+                                         ("느리지 않은 록", "fast"), ("너무 느리지 않은 발라드", "moderate")])
+def test_korean_tempo_intensifiers_and_negation_in_their_inflected_forms(prompt, tbin):
+    # 빠르다 / 느리다 inflect (빠른, 빠르지 않은): the tables hold the forms as written, not only the stems
+    assert classify(prompt).tempo_bin == tbin
+
+
 # --- shipped model -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("prompt", "genre", "emotion", "tbin", "instruments"),

@@ -107,6 +107,8 @@ def run(args) -> int:
             chosen = song.versions[song.position].params.get("chords_chosen")
             print("chords: " + " ".join(display(c) for c in a.chords)
                   + ("  (a progression learned from the training data; --chords to choose your own)" if chosen else ""))
+        if song.versions[song.position].params.get("key_chosen"):
+            print(f"key: {a.key} (chosen from the emotion; --key to choose your own)")
         for note in a.notes:
             print(f"note: {note}")
     return 0

@@ -95,6 +95,9 @@ class NNNConstraint:
         chord_tones: Sequence[frozenset | None] = (),
         chord_tone_bonus: float = DECODING_DEFAULTS["chord_tone_bonus"],
         register_penalty: float = DECODING_DEFAULTS["register_penalty"],
+        chord_roots: Sequence[int | None] = (),
+        chord_root_bonus: float = 0.0,
+        scale_bias: torch.Tensor | None = None,
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
@@ -111,6 +114,11 @@ class NNNConstraint:
         self.chord_tones = [frozenset(c) if c else None for c in chord_tones]
         self.chord_tone_bonus = float(chord_tone_bonus)
         self.register_penalty = float(register_penalty)
+        # with ``scale_bias`` (the key's scale without its tonic/third/fifth bonuses), a bar with a chord
+        # takes that instead of the key bias, and its chord root (``chord_roots``) gets ``chord_root_bonus``
+        # on the beats: the emphasis moves with the harmony instead of holding the tonic through every chord
+        self.chord_roots = list(chord_roots)
+        self.chord_root_bonus = float(chord_root_bonus)
         # every bar of a generated track (every fill block) holds a note unless the person asks for rests
         self.every_bar = every_bar and require_notes
         n_targets = len(self.fill_steps) if self.task == "fills" else len(self.programs)
@@ -149,8 +157,9 @@ class NNNConstraint:
         # shared by every constraint of the same kind, so a second composition or edit builds none
         bias_sig = None if pitch_bias is None else (
             tuple(pitch_bias.tolist()), None if beat_bias is None else tuple(beat_bias.tolist()))
+        scale_sig = None if scale_bias is None else tuple(scale_bias.tolist())
         shared_key = (tokenizer.version, v, self.task, max_tokens_per_bar, steps_per_beat, bias_sig, self.every_bar,
-                      self.chord_tone_bonus, self.register_penalty)
+                      self.chord_tone_bonus, self.register_penalty, scale_sig, self.chord_root_bonus)
         if shared_key not in _SHARED_MASKS and len(_SHARED_MASKS) >= _MAX_SHARED:
             _SHARED_MASKS.clear()  # many different keys in one process: start afresh
         shared = _SHARED_MASKS.setdefault(shared_key, ({}, {}))
@@ -166,6 +175,25 @@ class NNNConstraint:
                     full[self.next0: self.next0 + len(NEXT_PITCHES)] = (
                         beat_bias if next_on else pitch_bias)[NEXT_PITCHES.start: NEXT_PITCHES.stop]
                     self._bias[now_on, next_on] = full
+        self._scale = None if scale_bias is None else self._vocab_vector(scale_bias)
+
+    def _vocab_vector(self, per_pitch: torch.Tensor) -> torch.Tensor:
+        """A 128-pitch vector placed on the PITCH and NEXT tokens of the vocabulary."""
+        full = torch.zeros(self.V)
+        full[self.pitch0: self.pitch0 + 128] = per_pitch
+        full[self.next0: self.next0 + len(NEXT_PITCHES)] = per_pitch[NEXT_PITCHES.start: NEXT_PITCHES.stop]
+        return full
+
+    def _root_vector(self, root: int, now_on: bool, next_on: bool) -> torch.Tensor:
+        """``chord_root_bonus`` on the root's pitches: PITCH tokens when this onset is on a beat, NEXT tokens
+        when the onset they move to is."""
+        vec = torch.zeros(self.V)
+        for p in range(root % 12, 128, 12):
+            if now_on:
+                vec[self.pitch0 + p] = self.chord_root_bonus
+            if next_on and p in NEXT_PITCHES:
+                vec[self.next0 + p - NEXT_PITCHES[0]] = self.chord_root_bonus
+        return vec
 
     def _mask(self, ids: Sequence[int]) -> torch.Tensor:
         m = torch.zeros(self.V, dtype=torch.bool)
@@ -191,10 +219,20 @@ class NNNConstraint:
     def _current_range(self) -> tuple[int, int] | None:
         return self.pitch_ranges[self._target()] if self.pitch_ranges else None
 
+    @property
+    def in_drum_track(self) -> bool:
+        """Whether the token about to be chosen belongs to a drum track (or drum fill)."""
+        return self._current_is_drum()
+
     def _current_is_drum(self) -> bool:
         if self.task == "fills":
             return self.fill_drum[min(self.state.fill_idx, len(self.fill_drum) - 1)] if self.fill_drum else False
         return self.programs[self.state.track_idx][1]
+
+    def _beat_positions(self) -> tuple[bool, bool]:
+        """Whether this onset, and the onset a NEXT token moves to, fall on a beat."""
+        s = self.state
+        return s.pos % self.steps_per_beat == 0, (s.pos + (s.step or 0)) % self.steps_per_beat == 0
 
     def _bias_key(self) -> tuple[bool, bool] | None:
         """Which key bias applies now (never for drums, whose pitches are instruments): PITCH tokens get
@@ -203,8 +241,7 @@ class NNNConstraint:
         s = self.state
         if not self._bias or s.phase != "in_bar" or self._current_is_drum():
             return None
-        nxt = s.pos + (s.step or 0)
-        return s.pos % self.steps_per_beat == 0, nxt % self.steps_per_beat == 0
+        return self._beat_positions()
 
     def _bar_len(self) -> int:
         s = self.state
@@ -260,12 +297,20 @@ class NNNConstraint:
                self._current_range())
         entry = self._cached(key, lambda: self._in_bar_mask(*key), self._register_penalty(key[9]))
         bias_key = self._bias_key()
-        if bias_key is not None:  # key control: the bias for this onset's beat position, folded in
-            entry = self._cached((key, bias_key), lambda: entry[0], lambda a, e=entry: e[3] + self._bias[bias_key])
         chord = self._current_chord() if not key[5] else None
-        if chord is not None:  # chords asked for: the bar's chord tones are favoured (pitched tracks)
-            entry = self._cached((key, bias_key, chord), lambda: entry[0],
-                                 lambda a, e=entry: e[3] + self._chord_vector(chord))
+        root = self._current_root() if chord is not None and self._scale is not None else None
+        if root is not None:  # a chord and a key: the scale, the chord tones, the root on the beats
+            beats = self._beat_positions()
+            entry = self._cached((key, beats, chord, root), lambda: entry[0],
+                                 lambda a, e=entry: e[3] + self._scale + self._chord_vector(chord)
+                                 + self._root_vector(root, *beats))
+        else:
+            if bias_key is not None:  # key control: the bias for this onset's beat position, folded in
+                entry = self._cached((key, bias_key), lambda: entry[0],
+                                     lambda a, e=entry: e[3] + self._bias[bias_key])
+            if chord is not None:  # chords asked for: the bar's chord tones are favoured (pitched tracks)
+                entry = self._cached((key, bias_key, chord), lambda: entry[0],
+                                     lambda a, e=entry: e[3] + self._chord_vector(chord))
         if self.groove_bias and s.prev_hits and key[5] and not s.resting:
             entry = self._with_groove(entry)
         if not s.chord or not can_play_now(key):
@@ -285,6 +330,11 @@ class NNNConstraint:
         s = self.state
         i = s.fill_idx if self.task == "fills" else s.bars_done - 1
         return self.chord_tones[i] if 0 <= i < len(self.chord_tones) else None
+
+    def _current_root(self) -> int | None:
+        s = self.state
+        i = s.fill_idx if self.task == "fills" else s.bars_done - 1
+        return self.chord_roots[i] if 0 <= i < len(self.chord_roots) else None
 
     def _chord_vector(self, pcs: frozenset) -> torch.Tensor:
         vec = torch.zeros(self.V)

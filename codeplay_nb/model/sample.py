@@ -95,17 +95,20 @@ def sample(
     on_token: Callable[[int], None] | None = None,
     uncond_prompt: Sequence[int] | None = None,
     guidance: float = 1.0,
+    drum_guidance: float | None = None,
 ) -> list[int]:
     """Sample until the constraint is satisfied (EOS). Returns the generated ids (prompt excluded).
 
     With ``uncond_prompt`` (the prompt with some conditions set to unknown, same length) and ``guidance``
     other than 1, classifier-free guidance: both run as one batch and the logits are
-    ``uncond + guidance * (cond - uncond)``, so the conditions that differ are followed more (> 1).
+    ``uncond + guidance * (cond - uncond)``, so the conditions that differ are followed more (> 1);
+    ``drum_guidance`` (default: ``guidance``) is the strength while the constraint is in a drum track.
     Same model, prompt, constraint and seed give the same tokens.
     """
     if uncond_prompt is not None and len(uncond_prompt) != len(prompt):
         raise ValueError("the unconditional prompt must have the prompt's length")
-    if guidance == 1.0:
+    drum_guidance = guidance if drum_guidance is None else drum_guidance
+    if guidance == 1.0 and drum_guidance == 1.0:
         uncond_prompt = None
     # one intra-op thread: per-token forward passes of a small model are too short to split, and on a
     # busy 2-core machine two threads were measured ~50x slower (restored afterwards)
@@ -113,13 +116,14 @@ def sample(
     torch.set_num_threads(GENERATION_THREADS)
     try:
         return _sample(model, prompt, constraint, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
-                       max_new_tokens=max_new_tokens, on_token=on_token, uncond=uncond_prompt, guidance=guidance)
+                       max_new_tokens=max_new_tokens, on_token=on_token, uncond=uncond_prompt, guidance=guidance,
+                       drum_guidance=drum_guidance)
     finally:
         torch.set_num_threads(threads)
 
 
 def _sample(model, prompt, constraint, *, temperature, top_k, top_p, seed, max_new_tokens, on_token, uncond=None,
-            guidance=1.0) -> list[int]:
+            guidance=1.0, drum_guidance=1.0) -> list[int]:
     n_ctx = int(model.config.n_positions)
     if len(prompt) >= n_ctx - 1:
         raise ValueError(f"prompt of {len(prompt)} tokens does not fit the model context ({n_ctx})")
@@ -147,7 +151,8 @@ def _sample(model, prompt, constraint, *, temperature, top_k, top_p, seed, max_n
                 else:  # the first call holds the two different prompts, later ones the same new tokens twice
                     rows = [pending, list(uncond) + pending[len(uncond):]] if past is None else [pending, pending]
                     both, past = cached_forward(model, torch.tensor(rows, dtype=torch.long), past, arg)
-                    logits = torch.lerp(both[1], both[0], guidance)  # uncond + g * (cond - uncond)
+                    g = drum_guidance if constraint.in_drum_track else guidance
+                    logits = torch.lerp(both[1], both[0], g)  # uncond + g * (cond - uncond)
                 total += len(pending)
                 pending = []
             scores = torch.add(add, logits, alpha=inv_t)  # grammar mask and key bias in one
