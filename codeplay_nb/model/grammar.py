@@ -23,6 +23,7 @@ from ..tokenizers.nnn import (
     NNNTokenizer,
 )
 from .config import DECODING_DEFAULTS
+from .pitch_bias import PitchPlacement
 
 DRUM_PITCHES = range(27, 88)
 MAX_CHORD_NOTES = 10  # notes starting together in one track; a pitch never repeats within one onset
@@ -166,34 +167,14 @@ class NNNConstraint:
         self._cache: dict[tuple, tuple] = shared[0]
         self._singles: dict[str, tuple] = shared[1]
         self._bias: dict[tuple[bool, bool], torch.Tensor] = {}
+        self._place = PitchPlacement(self.V, self.pitch0, self.next0)
         if pitch_bias is not None:
             beat_bias = pitch_bias if beat_bias is None else beat_bias
             for now_on in (False, True):
                 for next_on in (False, True):
-                    full = torch.zeros(self.V)
-                    full[self.pitch0: self.pitch0 + 128] = beat_bias if now_on else pitch_bias
-                    full[self.next0: self.next0 + len(NEXT_PITCHES)] = (
-                        beat_bias if next_on else pitch_bias)[NEXT_PITCHES.start: NEXT_PITCHES.stop]
-                    self._bias[now_on, next_on] = full
-        self._scale = None if scale_bias is None else self._vocab_vector(scale_bias)
-
-    def _vocab_vector(self, per_pitch: torch.Tensor) -> torch.Tensor:
-        """A 128-pitch vector placed on the PITCH and NEXT tokens of the vocabulary."""
-        full = torch.zeros(self.V)
-        full[self.pitch0: self.pitch0 + 128] = per_pitch
-        full[self.next0: self.next0 + len(NEXT_PITCHES)] = per_pitch[NEXT_PITCHES.start: NEXT_PITCHES.stop]
-        return full
-
-    def _root_vector(self, root: int, now_on: bool, next_on: bool) -> torch.Tensor:
-        """``chord_root_bonus`` on the root's pitches: PITCH tokens when this onset is on a beat, NEXT tokens
-        when the onset they move to is."""
-        vec = torch.zeros(self.V)
-        for p in range(root % 12, 128, 12):
-            if now_on:
-                vec[self.pitch0 + p] = self.chord_root_bonus
-            if next_on and p in NEXT_PITCHES:
-                vec[self.next0 + p - NEXT_PITCHES[0]] = self.chord_root_bonus
-        return vec
+                    self._bias[now_on, next_on] = self._place.split(beat_bias if now_on else pitch_bias,
+                                                                    beat_bias if next_on else pitch_bias)
+        self._scale = None if scale_bias is None else self._place.place(scale_bias)
 
     def _mask(self, ids: Sequence[int]) -> torch.Tensor:
         m = torch.zeros(self.V, dtype=torch.bool)
@@ -302,15 +283,17 @@ class NNNConstraint:
         if root is not None:  # a chord and a key: the scale, the chord tones, the root on the beats
             beats = self._beat_positions()
             entry = self._cached((key, beats, chord, root), lambda: entry[0],
-                                 lambda a, e=entry: e[3] + self._scale + self._chord_vector(chord)
-                                 + self._root_vector(root, *beats))
+                                 lambda a, e=entry: e[3] + self._scale
+                                 + self._place.classes(chord, self.chord_tone_bonus)
+                                 + self._place.classes((root,), self.chord_root_bonus, on_pitch=beats[0],
+                                                       on_next=beats[1]))
         else:
             if bias_key is not None:  # key control: the bias for this onset's beat position, folded in
                 entry = self._cached((key, bias_key), lambda: entry[0],
                                      lambda a, e=entry: e[3] + self._bias[bias_key])
             if chord is not None:  # chords asked for: the bar's chord tones are favoured (pitched tracks)
                 entry = self._cached((key, bias_key, chord), lambda: entry[0],
-                                     lambda a, e=entry: e[3] + self._chord_vector(chord))
+                                     lambda a, e=entry: e[3] + self._place.classes(chord, self.chord_tone_bonus))
         if self.groove_bias and s.prev_hits and key[5] and not s.resting:
             entry = self._with_groove(entry)
         if not s.chord or not can_play_now(key):
@@ -336,33 +319,11 @@ class NNNConstraint:
         i = s.fill_idx if self.task == "fills" else s.bars_done - 1
         return self.chord_roots[i] if 0 <= i < len(self.chord_roots) else None
 
-    def _chord_vector(self, pcs: frozenset) -> torch.Tensor:
-        vec = torch.zeros(self.V)
-        for p in range(128):
-            if p % 12 in pcs:
-                vec[self.pitch0 + p] = self.chord_tone_bonus
-                if p in NEXT_PITCHES:
-                    vec[self.next0 + p - NEXT_PITCHES[0]] = self.chord_tone_bonus
-        return vec
-
     def _register_penalty(self, pitch_range):
         """Soft register: logits subtracted per semitone outside the family's central band (10th-90th
         percentile of the training data), when the range carries one."""
-        if pitch_range is None or len(pitch_range) < 4:
-            return None
-        _, _, soft_lo, soft_hi = pitch_range
-
-        def extra(add: torch.Tensor) -> torch.Tensor:
-            pen = torch.zeros(128)
-            for p in range(128):
-                d = soft_lo - p if p < soft_lo else p - soft_hi if p > soft_hi else 0
-                pen[p] = -self.register_penalty * d
-            add = add.clone()
-            add[self.pitch0: self.pitch0 + 128] += pen
-            add[self.next0: self.next0 + len(NEXT_PITCHES)] += pen[NEXT_PITCHES.start: NEXT_PITCHES.stop]
-            return add
-
-        return extra
+        pen = self._place.register(pitch_range, self.register_penalty)
+        return None if pen is None else (lambda add: add + pen)
 
     def _with_groove(self, entry: tuple) -> tuple:
         """``entry`` with the groove bias: hits of the previous bar at this position (PITCH), one current
