@@ -92,7 +92,7 @@ DECODING_DEFAULTS: dict[str, float] = {
     "groove_bias": 4.0,  # drums: logits towards repeating the previous bar's hits
     "chord_tone_bonus": 2.0,  # logits added to the chord tones of a bar whose chord was asked for
     "register_penalty": 0.25,  # logits per semitone outside a family's 10th-90th percentile band
-    "guidance": 7.0,  # classifier-free guidance on genre and emotion (1: off; >1 follows them more)
+    "guidance": 7.0,  # classifier-free guidance on the genre (1: off; >1 follows it more)
     "drum_guidance": 3.0,  # the same inside drum tracks (weaker: genres whose data has few drums thin them out)
     "auto_chords": 1.0,  # 1: with a key but no chords asked, follow a progression learned from the data
     "auto_key": 0.0,  # 1: with no key asked (or heard in the prompt), choose one: its mode from the emotion
