@@ -92,13 +92,17 @@ def harte_to_label(label: str) -> str:
     return chord_label(pc, _HARTE.get(qual, "min" if qual.startswith("min") else "maj"))
 
 
+def chord_root(label: str) -> int | None:
+    """Root pitch class of a label (None for N / unknown)."""
+    return None if label in (NO_CHORD, UNKNOWN) else pitch_class(label.rsplit("_", 1)[0])
+
+
 def chord_pitch_classes(label: str) -> frozenset[int]:
     """Pitch classes of a label (empty for N / unknown)."""
-    if label in (NO_CHORD, UNKNOWN):
+    r = chord_root(label)
+    if r is None:
         return frozenset()
-    root, qual = label.rsplit("_", 1)
-    r = pitch_class(root)
-    return frozenset((r + i) % 12 for i in QUALITIES[qual])
+    return frozenset((r + i) % 12 for i in QUALITIES[label.rsplit("_", 1)[1]])
 
 
 def transpose_label(label: str, semitones: int) -> str:

@@ -103,26 +103,22 @@ def track_limits(mm: MusicModel, targets: Sequence[tuple[int, bool]]) -> tuple[l
     return pitch_ranges, max_chord
 
 
+def _bar_labels(chords, n: int) -> list[str | None]:
+    return [chords[b] if chords and b < len(chords) else None for b in range(n)]
+
+
 def chord_tone_sets(chords, n: int) -> list[frozenset | None]:
     """Pitch classes of each of ``n`` bars' chords (None for no chord / unknown / no lane)."""
     from .chords import chord_pitch_classes
 
-    out: list[frozenset | None] = []
-    for b in range(n):
-        c = chords[b] if chords and b < len(chords) else None
-        out.append(chord_pitch_classes(c) or None if c else None)
-    return out
+    return [chord_pitch_classes(c) or None if c else None for c in _bar_labels(chords, n)]
 
 
 def chord_roots(chords, n: int) -> list[int | None]:
     """Root pitch class of each of ``n`` bars' chords (None for no chord / unknown / no lane)."""
-    from .chords import NO_CHORD, UNKNOWN
+    from .chords import chord_root
 
-    out: list[int | None] = []
-    for b in range(n):
-        c = chords[b] if chords and b < len(chords) else None
-        out.append(pitch_class(c.rsplit("_", 1)[0]) if c and c not in (NO_CHORD, UNKNOWN) else None)
-    return out
+    return [chord_root(c) if c else None for c in _bar_labels(chords, n)]
 
 
 def harmony_settings(key: str | None, chords, n_bars: int, sampling: SamplingConfig, bars=None) -> dict:

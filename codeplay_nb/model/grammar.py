@@ -278,8 +278,8 @@ class NNNConstraint:
                self._current_range())
         entry = self._cached(key, lambda: self._in_bar_mask(*key), self._register_penalty(key[9]))
         bias_key = self._bias_key()
-        chord = self._current_chord() if not key[5] else None
-        root = self._current_root() if chord is not None and self._scale is not None else None
+        chord = self._current(self.chord_tones) if not key[5] else None
+        root = self._current(self.chord_roots) if chord is not None and self._scale is not None else None
         if root is not None:  # a chord and a key: the scale, the chord tones, the root on the beats
             beats = self._beat_positions()
             entry = self._cached((key, beats, chord, root), lambda: entry[0],
@@ -309,21 +309,18 @@ class NNNConstraint:
         n = entry[1] - len(blocked)
         return None, n, (int(torch.isfinite(add).nonzero()[0]) if n == 1 else -1), add
 
-    def _current_chord(self) -> frozenset | None:
+    def _current(self, per_bar: list):
+        """This bar's (fill block's) entry of a per-bar list, None past its end."""
         s = self.state
         i = s.fill_idx if self.task == "fills" else s.bars_done - 1
-        return self.chord_tones[i] if 0 <= i < len(self.chord_tones) else None
-
-    def _current_root(self) -> int | None:
-        s = self.state
-        i = s.fill_idx if self.task == "fills" else s.bars_done - 1
-        return self.chord_roots[i] if 0 <= i < len(self.chord_roots) else None
+        return per_bar[i] if 0 <= i < len(per_bar) else None
 
     def _register_penalty(self, pitch_range):
         """Soft register: logits subtracted per semitone outside the family's central band (10th-90th
         percentile of the training data), when the range carries one."""
-        pen = self._place.register(pitch_range, self.register_penalty)
-        return None if pen is None else (lambda add: add + pen)
+        if pitch_range is None or len(pitch_range) < 4:
+            return None  # (called at every step: the vector is built only when the cache misses)
+        return lambda add: add + self._place.register(pitch_range, self.register_penalty)
 
     def _with_groove(self, entry: tuple) -> tuple:
         """``entry`` with the groove bias: hits of the previous bar at this position (PITCH), one current
