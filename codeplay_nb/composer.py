@@ -70,7 +70,8 @@ def _parse_ts(ts) -> tuple[int, int] | None:
 
 
 def _instrument_specs(instruments) -> list[InstrumentSpec]:
-    specs = [InstrumentSpec(p, d) for p, d in parse_instrument_list(instruments)]
+    # an instrument named twice is two tracks (a melody and an accompaniment on the same piano, two guitars)
+    specs = [InstrumentSpec(p, d) for p, d in parse_instrument_list(instruments, repeats=True)]
     if len(specs) > 8:
         raise CodeplayError("at most 8 instruments at once")
     return specs
@@ -197,6 +198,7 @@ def compose(
 ) -> Song:
     """Compose ``bars`` bars from a prompt and/or attributes with the music model (default: shipped weights).
 
+    ``instruments``: families, GM names or numbers, one track each (one named twice is two tracks);
     ``chords``: one chord per bar ("Am F C G", repeated to fill the bars; "N" for no chord, "?" to leave a
     bar to the model); ``density``: auto / low / medium / high notes per bar for every track; ``rests``:
     allow tracks to rest for whole bars (by default every requested track plays in every bar).

@@ -134,16 +134,30 @@ def random_attribute_sets(n: int, seed: int = 0) -> list[dict]:
     return sets
 
 
-def window_request(window: Piece) -> dict:
-    """The compose request a real window answers: its tempo, meter, estimated key and instrument families
-    (genre and emotion left to the model). Used by the *paired* evaluation, which composes one clip per
-    real window so the generated and real sets ask for the same things."""
-    fams = {family_of_program(t.program, t.is_drum) for t in window.tracks if t.notes}
+MAX_TRACKS = 8  # compose's limit
+
+
+def window_request(window: Piece, *, per_track: bool = True) -> dict:
+    """The compose request a real window answers: its tempo, meter, estimated key and instruments (genre and
+    emotion left to the model). Used by the *paired* evaluation, which composes one clip per real window so
+    the generated and real sets ask for the same things.
+
+    ``per_track``: one instrument per real track that plays (a POP909 window's melody, bridge and piano
+    accompaniment ask for three piano tracks), at most :data:`MAX_TRACKS`, every family kept first; else
+    each family once."""
+    played = [family_of_program(t.program, t.is_drum) for t in window.tracks if t.notes]
+    if per_track:
+        first = {f: played.index(f) for f in dict.fromkeys(played)}
+        extra = [i for i, f in enumerate(played) if first[f] != i]
+        keep = sorted([*first.values(), *extra][:MAX_TRACKS])
+        instruments = [played[i] for i in keep]
+    else:
+        instruments = [f for f in FAMILY_NAMES if f in set(played)]
     ts = window.time_signatures[0]
     request = {
         "tempo": round(float(window.tempos[0].qpm), 1),
         "time_signature": (ts.numerator, ts.denominator),
-        "instruments": [f for f in FAMILY_NAMES if f in fams],
+        "instruments": instruments,
     }
     key = estimate_key(window)
     if key:

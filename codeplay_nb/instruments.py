@@ -126,12 +126,13 @@ def parse_instrument(text: str | int) -> tuple[int, bool]:
     )
 
 
-def parse_instrument_list(items) -> list[tuple[int, bool]]:
-    """``(program, is_drum)`` for each instrument of a list (or comma-separated string), duplicates dropped,
-    order kept."""
+def parse_instrument_list(items, *, repeats: bool = False) -> list[tuple[int, bool]]:
+    """``(program, is_drum)`` for each instrument of a list (or comma-separated string), order kept;
+    duplicates dropped unless ``repeats`` (``"piano, piano"`` then asks for two piano tracks)."""
     if isinstance(items, str):
         items = [x for x in items.split(",") if x.strip()]
-    return list(dict.fromkeys(parse_instrument(it) for it in items))
+    parsed = [parse_instrument(it) for it in items]
+    return parsed if repeats else list(dict.fromkeys(parsed))
 
 
 def parse_instruments(items) -> tuple[str, ...]:

@@ -114,6 +114,17 @@ def test_explicit_attributes_override_the_classifier(tiny_model):
     assert guess.attributes.genre == "jazz"
 
 
+def test_an_instrument_named_twice_is_two_tracks(tiny_model):
+    song = compose(None, bars=2, instruments="piano, piano, bass", tempo=100, model=tiny_model, seed=3)
+    assert [(t.program, t.is_drum) for t in song.piece.tracks] == [(0, False), (0, False), (33, False)]
+    assert song.attributes.instruments == ("piano", "bass")  # the families asked for, once each
+    for t in song.piece.tracks:  # every requested track plays in every bar
+        assert {song.piece.bar_of(n.start) for n in t.notes} == {0, 1}
+    # a prompt's instruments stay one track per family
+    one = compose("piano and bass", bars=1, model=tiny_model, classify_fn=stub_classifier, seed=3)
+    assert len({(t.program, t.is_drum) for t in one.piece.tracks}) == len(one.piece.tracks)
+
+
 def test_same_seed_gives_byte_identical_midi(tiny_model):
     kw = dict(bars=5, genre="pop", tempo=120, instruments=["piano", "bass", "drums"], key="C major", seed=42,
               model=tiny_model)

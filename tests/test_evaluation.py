@@ -28,7 +28,7 @@ from codeplay_nb.evaluation import (
 from codeplay_nb.instruments import FAMILIES, FAMILY_NAMES
 from codeplay_nb.io import read_midi, write_midi
 from codeplay_nb.metrics import METRIC_KEYS, compute_metrics, crop_bars, estimate_key
-from codeplay_nb.music import Piece, make_piece, transpose
+from codeplay_nb.music import Note, Piece, Track, make_piece, transpose
 
 Q = 480
 BAR = 4 * Q
@@ -252,6 +252,16 @@ def test_paired_evaluation_asks_for_what_each_real_window_holds(real_dir):
     b_piece = crop_bars(read_midi(real_dir / "nested" / "b.MIDI"), 0, 3)  # the bass plays in bar 1 only
     assert window_request(b_piece)["instruments"] == ["piano", "bass"]
     assert window_request(crop_bars(read_midi(real_dir / "nested" / "b.MIDI"), 4, 7))["instruments"] == ["piano"]
+    # one instrument per real track that plays (POP909's melody, bridge and piano ask for three pianos) ...
+    three = Piece((Track(0, False, "MELODY", (Note(72, 90, 0, 480),)), Track(0, False, "BRIDGE", ()),
+                   Track(0, False, "PIANO", (Note(60, 80, 0, 480),)), Track(33, False, "", (Note(36, 80, 0, 480),)),
+                   Track(0, True, "", (Note(36, 90, 0, 120),))))
+    assert window_request(three)["instruments"] == ["piano", "piano", "bass", "drums"]
+    assert window_request(three, per_track=False)["instruments"] == ["piano", "bass", "drums"]
+    # ... at most eight, every family first
+    many = Piece(tuple(Track(0, False, "", (Note(60 + i, 80, 0, 480),)) for i in range(9))
+                 + (Track(40, False, "", (Note(70, 80, 0, 480),)),))
+    assert window_request(many)["instruments"] == ["piano"] * 7 + ["strings"]
     with pytest.raises(CodeplayError, match="not both"):
         evaluate_model(real_dir, n=1, attribute_sets=SETS, compose_fn=honest_compose, paired=True)
 

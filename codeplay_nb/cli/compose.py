@@ -14,7 +14,8 @@ def register(sub) -> None:
     p.add_argument("--genre")
     p.add_argument("--emotion")
     p.add_argument("--tempo", help="BPM (e.g. 96) or slow / moderate / fast / very_fast")
-    p.add_argument("--instruments", help="comma-separated: families (piano,bass,drums), GM names or numbers")
+    p.add_argument("--instruments", help="comma-separated: families (piano,bass,drums), GM names or numbers; "
+                   "one named twice is two tracks (piano,piano: melody and accompaniment)")
     p.add_argument("--key", help='e.g. "A minor" or "Eb major"')
     p.add_argument("--time-signature", help="e.g. 3/4")
     p.add_argument("--chords", help='one chord per bar, repeated to fill the bars: "Am F C G" (N = no chord, ? = any)')
