@@ -128,11 +128,20 @@ def parse_instrument(text: str | int) -> tuple[int, bool]:
 
 def parse_instrument_list(items, *, repeats: bool = False) -> list[tuple[int, bool]]:
     """``(program, is_drum)`` for each instrument of a list (or comma-separated string), order kept;
-    duplicates dropped unless ``repeats`` (``"piano, piano"`` then asks for two piano tracks)."""
+    duplicates dropped unless ``repeats`` and the same word is written twice (``"piano, piano"`` then asks
+    for two piano tracks; ``"flute, woodwinds"`` is one flute either way)."""
     if isinstance(items, str):
         items = [x for x in items.split(",") if x.strip()]
-    parsed = [parse_instrument(it) for it in items]
-    return parsed if repeats else list(dict.fromkeys(parsed))
+    out: list[tuple[int, bool]] = []
+    named: dict[tuple[int, bool], set[str]] = {}
+    for it in items:
+        spec, text = parse_instrument(it), str(it).strip().lower()
+        # a repeat counts only when the same word is written again ("flute, woodwinds" is one flute)
+        if spec in named and not (repeats and text in named[spec]):
+            continue
+        named.setdefault(spec, set()).add(text)
+        out.append(spec)
+    return out
 
 
 def parse_instruments(items) -> tuple[str, ...]:

@@ -120,6 +120,8 @@ def test_an_instrument_named_twice_is_two_tracks(tiny_model):
     assert song.attributes.instruments == ("piano", "bass")  # the families asked for, once each
     for t in song.piece.tracks:  # every requested track plays in every bar
         assert {song.piece.bar_of(n.start) for n in t.notes} == {0, 1}
+    # two words for one instrument are one track
+    assert len(compose(None, bars=1, instruments="flute, woodwinds", model=tiny_model, seed=3).piece.tracks) == 1
     # a prompt's instruments stay one track per family
     one = compose("piano and bass", bars=1, model=tiny_model, classify_fn=stub_classifier, seed=3)
     assert len({(t.program, t.is_drum) for t in one.piece.tracks}) == len(one.piece.tracks)
