@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 
 from .attributes import TEMPO_BIN_DEFAULT_BPM, TEMPO_BINS, Attributes
@@ -16,7 +17,7 @@ from .errors import CodeplayError
 from .generation import InstrumentSpec, density_bin_for, generate_new_tracks, new_seed
 from .instruments import family_of_program, parse_instrument_list
 from .model.checkpoint import MusicModel, load_model
-from .model.config import SamplingConfig
+from .model.config import SamplingConfig, decoding_overrides
 from .music import Note, Piece, Track
 from .song import Song
 
@@ -113,6 +114,23 @@ def resolve_request(
     fams = tuple(dict.fromkeys(s.family for s in specs))
     attrs = replace(attrs, bpm=round(float(bpm), 1), time_signature=ts, instruments=fams, notes=tuple(notes))
     return attrs, float(bpm), ts, specs
+
+
+def _compose_bars(mm: MusicModel, bars: int, specs, attrs: Attributes, bpm: float, ts, seed: int,
+                  temperature: float, top_p: float, on_token, density, rests: bool) -> Piece:
+    """The first window, then 4 bars at a time with the previous bars as context, each cut at its bar line."""
+    first = min(bars, FIRST_WINDOW_BARS)
+    piece = generate_new_tracks(mm, n_bars=first, specs=specs, attributes=attrs, bpm=bpm, time_signature=ts,
+                                seed=seed, sampling=SamplingConfig(temperature=temperature, top_p=top_p),
+                                on_token=on_token, density=density, rests=rests)
+    piece = _clip_to(piece, piece.bar_span(first - 1, first - 1)[1])
+    if bars > first:
+        from .editing import extend
+
+        piece = extend(piece, bars - first, model=mm, seed=seed + 1, temperature=temperature, top_p=top_p,
+                       attributes=attrs, on_token=on_token, rests=rests)
+        piece = _clip_to(piece, piece.bar_span(bars - 1, bars - 1)[1])
+    return piece
 
 
 def _resolve_chords(attrs: Attributes, chords, bars: int, mm: MusicModel, sampling: SamplingConfig,
@@ -221,17 +239,10 @@ def compose(
     if key_chosen:
         attrs = replace(attrs, key=choose_key(attrs, seed))
     attrs, auto_chords = _resolve_chords(attrs, chords, bars, mm, sampling, seed)
-    first = min(bars, FIRST_WINDOW_BARS)
-    piece = generate_new_tracks(mm, n_bars=first, specs=specs, attributes=attrs, bpm=bpm, time_signature=ts,
-                                seed=seed, sampling=sampling, on_token=on_token, density=density, rests=rests)
-    end = piece.bar_span(first - 1, first - 1)[1]
-    piece = _clip_to(piece, end)
-    if bars > first:
-        from .editing import extend
-
-        piece = extend(piece, bars - first, model=mm, seed=seed + 1, temperature=temperature, top_p=top_p,
-                       attributes=attrs, on_token=on_token, rests=rests)
-        piece = _clip_to(piece, piece.bar_span(bars - 1, bars - 1)[1])
+    # chords the model chose are a plan, not a request: their tones get the (weaker) chosen-chord strength
+    plan = decoding_overrides(chord_tone_bonus=sampling.chosen_chord_tone_bonus) if auto_chords else nullcontext()
+    with plan:
+        piece = _compose_bars(mm, bars, specs, attrs, bpm, ts, seed, temperature, top_p, on_token, density, rests)
     piece = _name_tracks(piece)
     if attrs.key:
         from .music import KeySignature

@@ -70,6 +70,36 @@ def test_compose_follows_a_learned_progression_unless_switched_off(tiny_model):
     assert no_key.attributes.chords is None
 
 
+def test_chosen_chords_get_their_own_chord_tone_strength(tiny_model):
+    """A learned progression is a plan: its chord tones get ``chosen_chord_tone_bonus``; asked chords get
+    ``chord_tone_bonus``."""
+    from codeplay_nb import compose
+    from codeplay_nb.chords import chord_pitch_classes
+    from codeplay_nb.model.config import decoding_overrides
+
+    stats = {"major": {"start": {"0_maj": 1}, "next": {"0_maj": {"5_maj": 1}, "5_maj": {"7_7": 1}, "7_7": {"0_maj": 1}}}}
+
+    def chord_share(song):
+        p = song.piece
+        notes = [(p.bar_of(n.start), n.pitch) for t in p.tracks for n in t.notes]
+        return np.mean([pitch % 12 in chord_pitch_classes(song.attributes.chords[b]) for b, pitch in notes])
+
+    tiny_model.info["progressions"] = stats
+    try:
+        kw = dict(bars=8, instruments=["piano", "strings"], key="G major", seed=4, model=tiny_model)
+        with decoding_overrides(chosen_chord_tone_bonus=0, chord_tone_bonus=8, out_of_key_penalty=0):
+            weak = compose(**kw)
+            asked = compose(**kw, chords="G C D7 G")
+        with decoding_overrides(chosen_chord_tone_bonus=8, chord_tone_bonus=0, out_of_key_penalty=0):
+            strong = compose(**kw)
+            asked_weak = compose(**kw, chords="G C D7 G")
+    finally:
+        del tiny_model.info["progressions"]
+    assert weak.attributes.chords == strong.attributes.chords == asked.attributes.chords
+    assert chord_share(strong) > 0.9 > chord_share(weak)
+    assert chord_share(asked) > 0.9 > chord_share(asked_weak)
+
+
 def test_annotated_bar_chords_add_up_each_chords_segments_in_a_bar():
     from codeplay_nb.chords import annotated_bar_chords
     from codeplay_nb.music import Piece
