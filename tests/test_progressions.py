@@ -62,7 +62,8 @@ def test_compose_follows_a_learned_progression_unless_switched_off(tiny_model):
         with decoding_overrides(auto_chords=1):  # the default
             on = compose(bars=4, instruments=["piano"], key="G major", seed=2, model=tiny_model)
             asked = compose(bars=4, instruments=["piano"], key="G major", seed=2, model=tiny_model, chords="Em")
-            no_key = compose(bars=4, instruments=["piano"], seed=2, model=tiny_model)
+            with decoding_overrides(auto_key=0):
+                no_key = compose(bars=4, instruments=["piano"], seed=2, model=tiny_model)
     finally:
         del tiny_model.info["progressions"]
     assert on.attributes.chords == ("G_maj", "C_maj", "D_7", "G_maj")
@@ -138,6 +139,27 @@ def test_auto_key_chooses_the_emotions_mode_and_then_a_progression(tiny_model):
     assert happy.attributes.key.endswith(" major") and happy.attributes.chords is None  # no major statistics
     assert asked.attributes.key == "E major" and "key_chosen" not in asked.versions[-1].params
     assert off.attributes.key is None
+
+
+def test_a_chosen_key_conditions_the_model_without_the_key_biases(tiny_model):
+    """``chosen_key_bias`` scales the key biases for a key the model chose: at 0 the clip is the one an asked key
+    gives with every key bias off; at 1, the one an asked key gives with the biases on."""
+    from codeplay_nb import compose
+    from codeplay_nb.model.config import decoding_overrides
+
+    kw = dict(bars=4, instruments=["piano", "bass"], emotion="sad", seed=5, model=tiny_model)
+    biases_off = dict(out_of_key_penalty=0, tonic_bonus=0, tonic_bonus_on_beat=0, third_bonus=0, fifth_bonus=0)
+    with decoding_overrides(auto_key=1, chosen_key_bias=0):
+        chosen = compose(**kw)
+    key = chosen.attributes.key
+    with decoding_overrides(auto_key=1, **biases_off):
+        plain = compose(**kw, key=key)
+    with decoding_overrides(auto_key=1, chosen_key_bias=1):
+        chosen_full = compose(**kw)
+    with decoding_overrides(auto_key=1):
+        asked = compose(**kw, key=key)
+    assert chosen.piece == plain.piece and chosen_full.piece == asked.piece
+    assert chosen.piece != asked.piece  # the biases do change the notes
 
 
 def test_cli_says_which_key_it_chose(tmp_path, capsys):

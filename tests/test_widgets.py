@@ -79,7 +79,8 @@ def test_compose_button_equals_core_compose(composed, model):
     assert app.history.options == (("1. Composed 8 bars", 0),)
     assert app.undo_button.disabled and not app.infill_button.disabled
     assert app.audio.value[:4] == b"RIFF" and 'download="happy-pop-tune-piano.mid"' in app.downloads.value
-    assert "key " in app.summary.value and "(heard in the notes)" in app.summary.value
+    # no key in the prompt: the app says the key was chosen from the mood (auto_key)
+    assert "key " in app.summary.value and "(chosen from the mood)" in app.summary.value
     # no developer text: no function calls, seeds or model objects in what the person reads
     for text in (app.message.value, app.summary.value, *[o[0] for o in app.history.options]):
         assert not re.search(r"\w\(\w+=", text) and "seed" not in text and "<bound" not in text

@@ -176,10 +176,12 @@ def chord_labels(song: Any) -> list[str | None] | None:
 
 
 def summary_html(song: Any) -> str:
-    """The summary line: title, the key used (asked for, or heard in the notes), bars, notes, tempo..."""
+    """The summary line: title, the key used (asked for, chosen from the mood, or heard in the notes), bars,
+    notes, tempo..."""
     s = song.summary()
     key = song.attributes.key
-    how = "asked for" if key else "heard in the notes"
+    chosen = bool(song.versions[0].params.get("key_chosen"))
+    how = ("chosen from the mood" if chosen else "asked for") if key else "heard in the notes"
     if not key:
         from codeplay_nb.metrics import estimate_key_numpy
 

@@ -99,13 +99,19 @@ DECODING_DEFAULTS: dict[str, float] = {
     # the same for chords the model chose itself (a learned progression, no chords asked): a plan, not a request;
     # at 1.5 Nottingham tuning clips held 0.91 chord tones (real 0.73) and 1.9 bits of pitch classes (real 2.7)
     "chosen_chord_tone_bonus": 0.0,
+    # the key biases (out-of-key penalty, tonic/third/fifth bonuses) times this for a key the model chose itself
+    # (auto_key): the key token alone keeps clips in the key as real music is (0.99 of notes in the scale)
+    "chosen_key_bias": 0.0,
     # logits per semitone outside a family's 10th-90th percentile band (0: only the 2nd-98th percentile
     # range holds; the pull put a melody and its accompaniment in one band, 28-31 semitones against 42)
     "register_penalty": 0.0,
     "guidance": 7.0,  # classifier-free guidance on the genre (1: off; >1 follows it more)
     "drum_guidance": 3.0,  # the same inside drum tracks (weaker: genres whose data has few drums thin them out)
     "auto_chords": 1.0,  # 1: with a key but no chords asked, follow a progression learned from the data
-    "auto_key": 0.0,  # 1: with no key asked (or heard in the prompt), choose one: its mode from the emotion
+    # 1: with no key asked (or heard in the prompt), choose one: its mode from the emotion, and condition on it
+    # (with chosen_key_bias 0, no key biases): 15 prompts without a key kept 0.96 of their notes in one scale
+    # and 2.5 bits of pitch classes (real pop 0.97-0.98 / 2.7); without a key, 0.89 (as low as 0.76) / 2.8
+    "auto_key": 1.0,
     # 1: in a bar with a chord, the key's tonic/third/fifth bonuses give way to chord_root_bonus on the chord's
     # root on the beats (0: the key's emphasis holds through every chord; on tuning songs 1 lowered key
     # agreement from 68%/85% to 42%/52% and left the two-sample test at 97.5%, so it is off by default)
@@ -162,6 +168,7 @@ class SamplingConfig(_JsonMixin):
     groove_bias: float = _knob("groove_bias")
     chord_tone_bonus: float = _knob("chord_tone_bonus")
     chosen_chord_tone_bonus: float = _knob("chosen_chord_tone_bonus")
+    chosen_key_bias: float = _knob("chosen_key_bias")
     register_penalty: float = _knob("register_penalty")
     guidance: float = _knob("guidance")
     drum_guidance: float = _knob("drum_guidance")
