@@ -16,7 +16,7 @@ from .errors import CodeplayError
 from .generation import InstrumentSpec, density_bin_for, generate_new_tracks, new_seed
 from .instruments import family_of_program, parse_instrument_list
 from .model.checkpoint import MusicModel, load_model
-from .model.config import SamplingConfig, decoding_overrides
+from .model.config import SamplingConfig, decoding_overrides, plan_strengths
 from .music import Note, Piece, Track
 from .song import Song
 
@@ -113,21 +113,6 @@ def resolve_request(
     fams = tuple(dict.fromkeys(s.family for s in specs))
     attrs = replace(attrs, bpm=round(float(bpm), 1), time_signature=ts, instruments=fams, notes=tuple(notes))
     return attrs, float(bpm), ts, specs
-
-
-KEY_BIASES = ("out_of_key_penalty", "tonic_bonus", "tonic_bonus_on_beat", "third_bonus", "fifth_bonus")
-
-
-def _plan_strengths(sampling: SamplingConfig, chords_chosen: bool, key_chosen: bool) -> dict[str, float]:
-    """Chords or a key the model chose itself are a plan, not a request: the chord-tone bonus becomes
-    ``chosen_chord_tone_bonus`` and the key biases are scaled by ``chosen_key_bias`` (the key token still
-    conditions the model)."""
-    out: dict[str, float] = {}
-    if chords_chosen:
-        out["chord_tone_bonus"] = sampling.chosen_chord_tone_bonus
-    if key_chosen:
-        out.update({k: getattr(sampling, k) * sampling.chosen_key_bias for k in KEY_BIASES})
-    return out
 
 
 def _compose_bars(mm: MusicModel, bars: int, specs, attrs: Attributes, bpm: float, ts, seed: int,
@@ -253,7 +238,7 @@ def compose(
     if key_chosen:
         attrs = replace(attrs, key=choose_key(attrs, seed))
     attrs, auto_chords = _resolve_chords(attrs, chords, bars, mm, sampling, seed)
-    with decoding_overrides(**_plan_strengths(sampling, auto_chords, key_chosen)):
+    with decoding_overrides(**plan_strengths(sampling, chords_chosen=auto_chords, key_chosen=key_chosen)):
         piece = _compose_bars(mm, bars, specs, attrs, bpm, ts, seed, temperature, top_p, on_token, density, rests)
     piece = _name_tracks(piece)
     if attrs.key:

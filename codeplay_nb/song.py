@@ -167,8 +167,18 @@ class Song:
                     name if name is not None else f"{self.title} (from version {at + 1})")
 
     # ---------------------------------------------------------------- edits (thin: logic lives in editing)
+    def _plan(self) -> dict[str, float]:
+        """A key or chords compose chose itself stay a plan in every edit (see ``plan_strengths``)."""
+        from .model.config import plan_strengths
+
+        first = self.versions[0].params
+        key_chosen = bool(first.get("key_chosen")) and bool(self.piece.key_signatures) \
+            and self.piece.key_signatures[0].key == self.attributes.key
+        return plan_strengths(chords_chosen=bool(first.get("chords_chosen")), key_chosen=key_chosen)
+
     def _apply(self, op: str, **kwargs: Any) -> Song:
         from . import editing
+        from .model.config import decoding_overrides
 
         fn = getattr(editing, op)
         seed = kwargs.get("seed")
@@ -176,7 +186,8 @@ class Song:
 
         if op != "set_instrument":
             kwargs["seed"] = seed = new_seed(seed)
-        piece = fn(self.piece, **kwargs)
+        with decoding_overrides(**self._plan()):
+            piece = fn(self.piece, **kwargs)
         params = {k: v for k, v in kwargs.items() if k not in ("model", "seed", "progress")}
         return self.push(piece, op, params, seed)
 

@@ -160,6 +160,14 @@ def test_a_chosen_key_conditions_the_model_without_the_key_biases(tiny_model):
         asked = compose(**kw, key=key)
     assert chosen.piece == plain.piece and chosen_full.piece == asked.piece
     assert chosen.piece != asked.piece  # the biases do change the notes
+    # an edit of the song keeps the chosen key a plan: extending it is extending the unbiased clip
+    with decoding_overrides(auto_key=1, chosen_key_bias=0):
+        longer = chosen.branch().extend(4, seed=9, model=tiny_model).piece
+    with decoding_overrides(auto_key=1, **biases_off):
+        longer_plain = plain.branch().extend(4, seed=9, model=tiny_model).piece
+    with decoding_overrides(auto_key=1):
+        longer_asked = plain.branch().extend(4, seed=9, model=tiny_model).piece
+    assert longer.n_bars == 8 and longer == longer_plain != longer_asked
 
 
 def test_cli_says_which_key_it_chose(tmp_path, capsys):

@@ -139,6 +139,23 @@ def decoding_overrides(**values: float):
         _OVERRIDES.reset(token)
 
 
+KEY_BIASES = ("out_of_key_penalty", "tonic_bonus", "tonic_bonus_on_beat", "third_bonus", "fifth_bonus")
+
+
+def plan_strengths(sampling: SamplingConfig | None = None, *, chords_chosen: bool, key_chosen: bool) -> dict[str, float]:
+    """The decoding strengths for chords or a key the model chose itself (a plan, not a request), for
+    :func:`decoding_overrides`: the chord-tone bonus becomes ``chosen_chord_tone_bonus`` and the key biases are
+    scaled by ``chosen_key_bias`` (the key and chord tokens still condition the model). Compose and every
+    later edit of the song use it, so an extension keeps the character of the bars it continues."""
+    sampling = sampling or SamplingConfig()
+    out: dict[str, float] = {}
+    if chords_chosen:
+        out["chord_tone_bonus"] = sampling.chosen_chord_tone_bonus
+    if key_chosen:
+        out.update({k: getattr(sampling, k) * sampling.chosen_key_bias for k in KEY_BIASES})
+    return out
+
+
 def parse_decoding(spec: str | None) -> dict[str, float]:
     """``"groove_bias=3,guidance=1.5"`` -> ``{"groove_bias": 3.0, "guidance": 1.5}`` (ValueError if bad)."""
     out: dict[str, float] = {}
