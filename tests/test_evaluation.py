@@ -259,8 +259,8 @@ def test_paired_evaluation_asks_for_what_each_real_window_holds(real_dir):
     assert window_request(three)["instruments"] == ["piano", "piano", "bass", "drums"]
     assert window_request(three, per_track=False)["instruments"] == ["piano", "bass", "drums"]
     # ... at most eight, every family first
-    many = Piece(tuple(Track(0, False, "", (Note(60 + i, 80, 0, 480),)) for i in range(9))
-                 + (Track(40, False, "", (Note(70, 80, 0, 480),)),))
+    pianos = [Track(0, False, "", (Note(60 + i, 80, 0, 480),)) for i in range(9)]
+    many = Piece((*pianos, Track(40, False, "", (Note(70, 80, 0, 480),))))
     assert window_request(many)["instruments"] == ["piano"] * 7 + ["strings"]
     with pytest.raises(CodeplayError, match="not both"):
         evaluate_model(real_dir, n=1, attribute_sets=SETS, compose_fn=honest_compose, paired=True)
