@@ -156,6 +156,18 @@ def test_korean_tempo_intensifiers_and_negation_in_their_inflected_forms(prompt,
     assert classify(prompt).tempo_bin == tbin
 
 
+def test_rule_only_emotion_words_are_read_and_negated():
+    from codeplay_nb.text.rules import _rule_words, find_emotions
+
+    table = _rule_words("emotion_words.tsv")
+    assert len(table) >= 30 and set(table.values()) <= set(EMOTIONS)
+    for word, emotion in table.items():
+        assert find_emotions(f"a {word} tune for the credits") == (emotion,), word
+    assert find_emotions("frantic but not desperate") == ("tense",)
+    assert find_emotions("not frantic at all") == ()
+    assert classify("a frantic piano piece").emotion == "tense"  # the word outweighs what "piano piece" suggests
+
+
 # --- shipped model -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("prompt", "genre", "emotion", "tbin", "instruments"),

@@ -141,25 +141,27 @@ def _instrument_table(vocabulary: str = "all") -> tuple[re.Pattern, dict[str, st
 @lru_cache(maxsize=2)
 def _tempo_table(vocabulary: str = "all") -> tuple[re.Pattern, dict[str, str], re.Pattern, dict[str, str]]:
     words = {w: b for b, ws in TEMPO_WORDS.items() for w in ws if _keep(w, vocabulary)}
-    words.update({w: b for w, b in _extra_tempo_words().items() if _keep(w, vocabulary)})
+    words.update({w: b for w, b in _rule_words("tempo_words.tsv").items() if _keep(w, vocabulary)})
     words.update({w: b for b, ws in FOREIGN_WORDS["tempo_bin"].items() for w in ws})
     negs = dict(TEMPO_NEGATIONS)
     return _phrase_pattern(words), words, _phrase_pattern(negs), negs
 
 
-@lru_cache(maxsize=1)
-def _extra_tempo_words() -> dict[str, str]:
-    """Rule-only English tempo phrases (``codeplay_nb/data/tempo_words.tsv``), not used by the prompt generator."""
-    from ..attributes import TEMPO_BINS
+@lru_cache(maxsize=4)
+def _rule_words(filename: str) -> dict[str, str]:
+    """Rule-only English words (``codeplay_nb/data/FILENAME``: word<TAB>label), not used by the prompt generator,
+    so adding one does not change the generated training prompts."""
+    from ..attributes import EMOTIONS, TEMPO_BINS
     from .lexicon import DATA_DIR
 
+    labels = {"tempo_words.tsv": TEMPO_BINS, "emotion_words.tsv": EMOTIONS}[filename]
     out: dict[str, str] = {}
-    for ln in (DATA_DIR / "tempo_words.tsv").read_text(encoding="utf-8").splitlines():
+    for ln in (DATA_DIR / filename).read_text(encoding="utf-8").splitlines():
         if ln.strip() and not ln.startswith("#"):
-            word, tbin = (x.strip() for x in ln.split("\t"))
-            if tbin not in TEMPO_BINS:
-                raise ValueError(f"tempo_words.tsv: unknown tempo bin {tbin!r} for {word!r}")
-            out[word.lower()] = tbin
+            word, label = (x.strip() for x in ln.split("\t"))
+            if label not in labels:
+                raise ValueError(f"{filename}: unknown label {label!r} for {word!r}")
+            out[word.lower()] = label
     return out
 
 
@@ -169,6 +171,7 @@ def _emotion_table(vocabulary: str = "all") -> tuple[re.Pattern, dict[str, str]]
     for emotion, words in EMOTION_WORDS.items():
         # single words only, and not the ones that also describe tempo or sound ("dark", "soft")
         table.update({w: emotion for w in words if " " not in w and w not in _VAGUE_EMOTION_WORDS and _keep(w, vocabulary)})
+    table.update({w: e for w, e in _rule_words("emotion_words.tsv").items() if _keep(w, vocabulary)})
     for emotion, words in FOREIGN_WORDS["emotion"].items():
         table.update({w.lower(): emotion for w in words})
     return _phrase_pattern(table), table
