@@ -162,10 +162,14 @@ def validation_windows(
     return windows, skipped
 
 
+PAIRINGS = ("tracks", "families")
+
+
 def paired_request(window: dict, *, chords: bool = False) -> dict:
-    """What the clip paired with a real window asks for: :func:`window_request`, with the annotated key,
-    and (``chords=True``, for a compose function that takes ``chords``) the window's annotated bar chords."""
-    request = window_request(window["piece"])
+    """What the clip paired with a real window asks for: :func:`window_request` (one instrument per real track,
+    or each family once when the window's ``pairing`` is ``"families"``), with the annotated key, and
+    (``chords=True``, for a compose function that takes ``chords``) the window's annotated bar chords."""
+    request = window_request(window["piece"], per_track=window.get("pairing", "tracks") == "tracks")
     if window.get("key"):
         request["key"] = window["key"]
     if chords and window.get("chords") and any(window["chords"]):
@@ -260,23 +264,29 @@ def evaluate_structure(
     compose_fn: ComposeFn | None = None, genres: Sequence[str] | None = None, genre_n: int = 10,
     seed: int = 0, temperature: float = 1.0, per_song: int = 4, val_fraction: float | None = None,
     split_fn: SplitFn | None = None, progress: Callable[[int, int, float], None] | None = None,
+    pairing: str = "tracks",
 ) -> dict:
     """The whole evaluation for each of ``models`` (checkpoint folders, loaded models, or ``None`` for the
     shipped weights; default: the shipped weights) against the same real validation windows. Report keys:
     ``config``, ``real`` (table values of the real windows), ``models`` (label -> values, two-sample test,
-    genre predictability, timing), ``windows`` (which real windows), ``skipped_files``."""
+    genre predictability, timing), ``windows`` (which real windows), ``skipped_files``. ``pairing``: the paired
+    clip asks for one instrument per real track (``"tracks"``) or each family once (``"families"``, the
+    protocol of reports before per-track pairing)."""
     if n < 2 or bars < 1:
         raise CodeplayError("--n must be at least 2 and --bars at least 1")
+    if pairing not in PAIRINGS:
+        raise CodeplayError(f"pairing {pairing!r}: use {' or '.join(PAIRINGS)}")
     t0 = time.perf_counter()
     real, skipped = validation_windows(real_dir, n, bars=bars, per_song=per_song, seed=seed,
                                        val_fraction=val_fraction, split_fn=split_fn)
     if len({w["song"] for w in real}) < 2:
         raise CodeplayError(f"need windows from at least two validation songs under {real_dir}")
     for w in real:
+        w["pairing"] = pairing
         w.update(measure(w["piece"], bars, paired_request(w, chords=True)))
     report: dict = {
         "config": {"real_dir": str(real_dir), "n": n, "bars": bars, "seed": seed, "temperature": temperature,
-                   "genre_n": genre_n, "n_real_windows": len(real), "n_songs": len({w["song"] for w in real}),
+                   "genre_n": genre_n, "pairing": pairing, "n_real_windows": len(real), "n_songs": len({w["song"] for w in real}),
                    "val_fraction": default_val_fraction() if val_fraction is None else val_fraction},
         "real": aggregate(real, [w["key"] for w in real]),
         "models": {},

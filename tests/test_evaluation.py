@@ -240,6 +240,22 @@ def test_evaluate_model_draws_random_sets_without_attributes(real_dir):
         evaluate_model(empty, n=1, compose_fn=honest_compose)
 
 
+def _pop909_like_window() -> Piece:
+    """A melody, an empty bridge and a piano accompaniment (three piano tracks), a bass and drums."""
+    return Piece((Track(0, False, "MELODY", (Note(72, 90, 0, 480),)), Track(0, False, "BRIDGE", ()),
+                  Track(0, False, "PIANO", (Note(60, 80, 0, 480),)), Track(33, False, "", (Note(36, 80, 0, 480),)),
+                  Track(0, True, "", (Note(36, 90, 0, 120),))))
+
+
+def test_paired_request_follows_the_pairing_of_the_run():
+    from codeplay_nb.evaluation_suite import paired_request
+
+    window = {"piece": _pop909_like_window(), "key": "C major", "chords": ["C_maj"]}
+    assert paired_request(window)["instruments"] == ["piano", "piano", "bass", "drums"]
+    families = paired_request({**window, "pairing": "families"}, chords=True)
+    assert families["instruments"] == ["piano", "bass", "drums"] and families["chords"] == ["C_maj"]
+
+
 def test_paired_evaluation_asks_for_what_each_real_window_holds(real_dir):
     report = evaluate_model(real_dir, n=3, compose_fn=honest_compose, n_real=10, seed=2, paired=True)
     assert report["config"]["attribute_sets"] == "paired with real windows"
@@ -253,9 +269,7 @@ def test_paired_evaluation_asks_for_what_each_real_window_holds(real_dir):
     assert window_request(b_piece)["instruments"] == ["piano", "bass"]
     assert window_request(crop_bars(read_midi(real_dir / "nested" / "b.MIDI"), 4, 7))["instruments"] == ["piano"]
     # one instrument per real track that plays (POP909's melody, bridge and piano ask for three pianos) ...
-    three = Piece((Track(0, False, "MELODY", (Note(72, 90, 0, 480),)), Track(0, False, "BRIDGE", ()),
-                   Track(0, False, "PIANO", (Note(60, 80, 0, 480),)), Track(33, False, "", (Note(36, 80, 0, 480),)),
-                   Track(0, True, "", (Note(36, 90, 0, 120),))))
+    three = _pop909_like_window()
     assert window_request(three)["instruments"] == ["piano", "piano", "bass", "drums"]
     assert window_request(three, per_track=False)["instruments"] == ["piano", "bass", "drums"]
     # ... at most eight, every family first
@@ -492,9 +506,11 @@ def test_cli_eval_tuning_songs_and_decoding_settings(band_dir, tmp_path, monkeyp
     monkeypatch.setattr(suite, "tuning_split", lambda key, f: "train" if split_of_val(key) else "val")
     out = tmp_path / "tune"
     assert main(["eval", "--real", str(band_dir), "--two-sample", "--songs", "tuning", "--n", "2", "--bars", "4",
-                 "--genre-n", "0", "--decoding", "guidance=1.5", "--out", str(out), "--quiet"]) == 0
+                 "--genre-n", "0", "--decoding", "guidance=1.5", "--pairing", "families", "--out", str(out),
+                 "--quiet"]) == 0
     data = json.loads((out / "two_sample_report.json").read_text())
     assert data["config"]["songs"] == "tuning" and data["config"]["decoding"] == {"guidance": 1.5}
+    assert data["config"]["pairing"] == "families"
     assert seen and set(seen) == {1.5}
     # the two training songs of band_dir, not its four validation songs
     assert {w["song"] for w in data["windows"]} == {f"band/{n}" for n in _train_names(band_dir)}

@@ -54,6 +54,9 @@ def register(subparsers) -> None:
                    help="with --two-sample: real windows from the validation songs (report these) or from a "
                         "same-sized set of training songs (choose decoding settings on these, never on the "
                         "reported ones)")
+    p.add_argument("--pairing", choices=("tracks", "families"), default="tracks",
+                   help="with --two-sample: the paired clip asks for one instrument per real track (default) or "
+                        "each family once (the protocol of reports before per-track pairing)")
     p.add_argument("--decoding", metavar="NAME=V,...", default=None,
                    help="decoding strengths for this run, e.g. 'guidance=1.5,groove_bias=3' (names: "
                         "codeplay_nb.model.config.DECODING_DEFAULTS)")
@@ -111,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
         with decoding_overrides(**decoding):
             report = evaluate_structure(args.real, n=args.n, bars=args.bars or 8, models=models,
                                         genre_n=args.genre_n, seed=args.seed, temperature=args.temperature,
-                                        progress=progress, split_fn=tuning_split if args.songs == "tuning" else None)
+                                        progress=progress, split_fn=tuning_split if args.songs == "tuning" else None,
+                                        pairing=args.pairing)
         report["config"].update(songs=args.songs, decoding=decoding)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "two_sample_report.json"
