@@ -165,11 +165,11 @@ def validation_windows(
 PAIRINGS = ("tracks", "families")
 
 
-def paired_request(window: dict, *, chords: bool = False) -> dict:
+def paired_request(window: dict, *, chords: bool = False, pairing: str = "tracks") -> dict:
     """What the clip paired with a real window asks for: :func:`window_request` (one instrument per real track,
-    or each family once when the window's ``pairing`` is ``"families"``), with the annotated key, and
-    (``chords=True``, for a compose function that takes ``chords``) the window's annotated bar chords."""
-    request = window_request(window["piece"], per_track=window.get("pairing", "tracks") == "tracks")
+    or each family once with ``pairing="families"``), with the annotated key, and (``chords=True``, for a
+    compose function that takes ``chords``) the window's annotated bar chords."""
+    request = window_request(window["piece"], per_track=pairing == "tracks")
     if window.get("key"):
         request["key"] = window["key"]
     if chords and window.get("chords") and any(window["chords"]):
@@ -233,10 +233,11 @@ def _generate(requests, *, compose_fn, model, bars, seed, temperature, progress)
 
 
 def evaluate_one_model(real: list[dict], *, compose_fn: ComposeFn, model, bars: int, seed: int,
-                       temperature: float, genres: Sequence[str], genre_n: int, progress=None) -> dict:
+                       temperature: float, genres: Sequence[str], genre_n: int, progress=None,
+                       pairing: str = "tracks") -> dict:
     """Paired clips, their table values, the two-sample test and genre predictability for one model."""
     t0 = time.perf_counter()
-    requests = [paired_request(w, chords=accepts_chords(compose_fn)) for w in real]
+    requests = [paired_request(w, chords=accepts_chords(compose_fn), pairing=pairing) for w in real]
     clips = _generate(requests, compose_fn=compose_fn, model=model, bars=bars, seed=seed,
                       temperature=temperature, progress=progress)
     out = {
@@ -282,8 +283,7 @@ def evaluate_structure(
     if len({w["song"] for w in real}) < 2:
         raise CodeplayError(f"need windows from at least two validation songs under {real_dir}")
     for w in real:
-        w["pairing"] = pairing
-        w.update(measure(w["piece"], bars, paired_request(w, chords=True)))
+        w.update(measure(w["piece"], bars, paired_request(w, chords=True, pairing=pairing)))
     report: dict = {
         "config": {"real_dir": str(real_dir), "n": n, "bars": bars, "seed": seed, "temperature": temperature,
                    "genre_n": genre_n, "pairing": pairing, "n_real_windows": len(real), "n_songs": len({w["song"] for w in real}),
@@ -302,7 +302,7 @@ def evaluate_structure(
         model_genres = genres or sorted(getattr(model, "known_genres", None) or GENRES)
         result = evaluate_one_model(real, compose_fn=fn, model=model, bars=bars, seed=seed,
                                     temperature=temperature, genres=model_genres, genre_n=genre_n,
-                                    progress=progress)
+                                    progress=progress, pairing=pairing)
         report["models"][label] = result
     report["config"]["total_seconds"] = time.perf_counter() - t0
     return report

@@ -252,7 +252,7 @@ def test_paired_request_follows_the_pairing_of_the_run():
 
     window = {"piece": _pop909_like_window(), "key": "C major", "chords": ["C_maj"]}
     assert paired_request(window)["instruments"] == ["piano", "piano", "bass", "drums"]
-    families = paired_request({**window, "pairing": "families"}, chords=True)
+    families = paired_request(window, chords=True, pairing="families")
     assert families["instruments"] == ["piano", "bass", "drums"] and families["chords"] == ["C_maj"]
 
 
