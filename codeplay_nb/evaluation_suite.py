@@ -290,8 +290,8 @@ def evaluate_structure(
                    "val_fraction": default_val_fraction() if val_fraction is None else val_fraction},
         "real": aggregate(real, [w["key"] for w in real]),
         "models": {},
-        "windows": [{"file": w["file"], "song": w["song"], "first_bar": w["first_bar"], "key": w["key"]}
-                    for w in real],
+        "windows": [{"file": w["file"], "song": w["song"], "first_bar": w["first_bar"], "key": w["key"],
+                     "features": _json_features(w["features"])} for w in real],
         "skipped_files": skipped,
     }
     for spec in models or [None]:
@@ -387,6 +387,11 @@ def format_structure_table(report: dict, *, markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _json_features(values) -> list:
+    """A feature row for JSON (NaN, a statistic without a value, is not JSON: ``None``)."""
+    return [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
+
+
 def structure_report_json(report: dict) -> dict:
     """The report without pieces (clips keep request, seed, seconds, controls, stats and features)."""
     out = {k: v for k, v in report.items() if k != "models"}
@@ -394,8 +399,8 @@ def structure_report_json(report: dict) -> dict:
     for label, m in report["models"].items():
         mm = {k: v for k, v in m.items() if k != "clips"}
         mm["clips"] = [{k: v for k, v in c.items() if k not in ("piece", "metrics")} for c in m["clips"]]
-        for c in mm["clips"]:  # NaN (a statistic without a value) is not JSON
-            c["features"] = [None if isinstance(v, float) and not math.isfinite(v) else v for v in c["features"]]
+        for c in mm["clips"]:
+            c["features"] = _json_features(c["features"])
         out["models"][label] = mm
     return out
 

@@ -99,6 +99,8 @@ class NNNConstraint:
         chord_roots: Sequence[int | None] = (),
         chord_root_bonus: float = 0.0,
         scale_bias: torch.Tensor | None = None,
+        repeat_penalty: float = 0.0,
+        repeat_free: Sequence[bool] = (),
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
@@ -115,6 +117,10 @@ class NNNConstraint:
         self.chord_tones = [frozenset(c) if c else None for c in chord_tones]
         self.chord_tone_bonus = float(chord_tone_bonus)
         self.register_penalty = float(register_penalty)
+        # pitched tracks: logits subtracted from a pitch per onset of it earlier in the bar (0: off), so a
+        # line does not sit on one note; not in the targets marked ``repeat_free`` (a bass line repeats its root)
+        self.repeat_penalty = float(repeat_penalty)
+        self.repeat_free = list(repeat_free)
         # with ``scale_bias`` (the key's scale without its tonic/third/fifth bonuses), a bar with a chord
         # takes that instead of the key bias, and its chord root (``chord_roots``) gets ``chord_root_bonus``
         # on the beats: the emphasis moves with the harmony instead of holding the tonic through every chord
@@ -296,6 +302,8 @@ class NNNConstraint:
                                      lambda a, e=entry: e[3] + self._place.classes(chord, self.chord_tone_bonus))
         if self.groove_bias and s.prev_hits and key[5] and not s.resting:
             entry = self._with_groove(entry)
+        if self.repeat_penalty and s.hits and not key[5] and not s.resting and not self._repeat_free():
+            entry = self._with_repeats(entry)
         if not s.chord or not can_play_now(key):
             return entry[:4]
         # a pitch already sounding at this onset (or a full chord) is not allowed again
@@ -343,6 +351,22 @@ class NNNConstraint:
         else:
             for name in ("BAR", "TRACK_END", "FILL_END"):
                 add[self.id[name]] += b
+        return entry[0], entry[1], entry[2], add, entry[4]
+
+    def _repeat_free(self) -> bool:
+        i = self._target()
+        return i < len(self.repeat_free) and bool(self.repeat_free[i])
+
+    def _with_repeats(self, entry: tuple) -> tuple:
+        """``entry`` with ``repeat_penalty`` subtracted from each pitch per earlier onset of it in this bar."""
+        counts: dict[int, int] = {}
+        for _, p in self.state.hits:
+            counts[p] = counts.get(p, 0) + 1
+        add = entry[3].clone()
+        for p, c in counts.items():
+            add[self.pitch0 + p] -= self.repeat_penalty * c
+            if p in NEXT_PITCHES:
+                add[self.next0 + p - NEXT_PITCHES[0]] -= self.repeat_penalty * c
         return entry[0], entry[1], entry[2], add, entry[4]
 
     def _single(self, name: str) -> tuple[torch.Tensor, int, int, None]:
