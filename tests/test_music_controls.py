@@ -174,6 +174,17 @@ def test_repeat_penalty_keeps_a_line_off_one_note(ranged_model):
     assert repeats(60.0) == 0
 
 
+def test_repeat_grace_lets_a_pitch_sound_twice_in_a_bar(ranged_model):
+    """With repeat_grace 1 the first repeat of a pitch in a bar is free and only later ones are penalised."""
+    from codeplay_nb.model.config import decoding_overrides
+
+    with decoding_overrides(repeat_penalty=60.0, repeat_grace=1, out_of_key_penalty=0.0):
+        pieces = [compose(instruments="piano", bars=4, seed=s, model=ranged_model, tempo=100,
+                          density="high").piece for s in range(3)]
+    per_bar = Counter((i, p.bar_of(n.start), n.pitch) for i, p in enumerate(pieces) for n in p.tracks[0].notes)
+    assert max(per_bar.values()) == 2  # repeated once, never a third time
+
+
 def test_repeat_penalty_leaves_a_bass_line_its_repeated_root(ranged_model):
     from codeplay_nb.model.config import decoding_overrides
 

@@ -107,6 +107,8 @@ DECODING_DEFAULTS: dict[str, float] = {
     "register_penalty": 0.0,
     # pitched tracks: logits subtracted from a pitch per earlier onset of it in the same bar and track
     "repeat_penalty": 0.0,
+    # ... counting only the onsets past this many (1: a line may play a pitch twice in a bar unpenalised)
+    "repeat_grace": 0.0,
     "guidance": 7.0,  # classifier-free guidance on the genre (1: off; >1 follows it more)
     "drum_guidance": 3.0,  # the same inside drum tracks (weaker: genres whose data has few drums thin them out)
     "auto_chords": 1.0,  # 1: with a key but no chords asked, follow a progression learned from the data
@@ -190,6 +192,7 @@ class SamplingConfig(_JsonMixin):
     chosen_key_bias: float = _knob("chosen_key_bias")
     register_penalty: float = _knob("register_penalty")
     repeat_penalty: float = _knob("repeat_penalty")
+    repeat_grace: float = _knob("repeat_grace")
     guidance: float = _knob("guidance")
     drum_guidance: float = _knob("drum_guidance")
     auto_chords: float = _knob("auto_chords")

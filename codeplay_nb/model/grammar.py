@@ -100,6 +100,7 @@ class NNNConstraint:
         chord_root_bonus: float = 0.0,
         scale_bias: torch.Tensor | None = None,
         repeat_penalty: float = 0.0,
+        repeat_grace: float = 0.0,
         repeat_free: Sequence[bool] = (),
     ) -> None:
         self.tok = tokenizer
@@ -120,6 +121,7 @@ class NNNConstraint:
         # pitched tracks: logits subtracted from a pitch per onset of it earlier in the bar (0: off), so a
         # line does not sit on one note; not in the targets marked ``repeat_free`` (a bass line repeats its root)
         self.repeat_penalty = float(repeat_penalty)
+        self.repeat_grace = int(repeat_grace)  # earlier onsets of a pitch in the bar that cost nothing
         self.repeat_free = list(repeat_free)
         # with ``scale_bias`` (the key's scale without its tonic/third/fifth bonuses), a bar with a chord
         # takes that instead of the key bias, and its chord root (``chord_roots``) gets ``chord_root_bonus``
@@ -358,12 +360,16 @@ class NNNConstraint:
         return i < len(self.repeat_free) and bool(self.repeat_free[i])
 
     def _with_repeats(self, entry: tuple) -> tuple:
-        """``entry`` with ``repeat_penalty`` subtracted from each pitch per earlier onset of it in this bar."""
+        """``entry`` with ``repeat_penalty`` subtracted from each pitch per earlier onset of it in this bar
+        beyond the first ``repeat_grace``."""
         counts: dict[int, int] = {}
         for _, p in self.state.hits:
             counts[p] = counts.get(p, 0) + 1
         add = entry[3].clone()
         for p, c in counts.items():
+            c -= self.repeat_grace
+            if c <= 0:
+                continue
             add[self.pitch0 + p] -= self.repeat_penalty * c
             if p in NEXT_PITCHES:
                 add[self.next0 + p - NEXT_PITCHES[0]] -= self.repeat_penalty * c
