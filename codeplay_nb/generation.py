@@ -222,6 +222,8 @@ def generate_new_tracks(
         densities=[density_bin_for(density, d) for _, d in programs], pitch_ranges=pitch_ranges,
         max_chord_notes=max_chord, groove_bias=sampling.groove_bias, repeat_penalty=sampling.repeat_penalty,
         repeat_grace=sampling.repeat_grace, repeat_free=[m == 1 for m in max_chord],
+        span_limit=sampling.span_limit, span_penalty=sampling.span_penalty,
+        chord_penalty=sampling.chord_penalty,
         **harmony_settings(attributes.key, attributes.chords, n_bars, sampling),
         register_penalty=sampling.register_penalty,
     )
@@ -270,7 +272,9 @@ def generate_fill(
         beat_bias=key_pitch_bias(attributes.key, on_beat=True, sampling=sampling), every_bar=not rests,
         pitch_ranges=pitch_ranges, max_chord_notes=max_chord, groove_bias=sampling.groove_bias,
         repeat_penalty=sampling.repeat_penalty,
-        repeat_grace=sampling.repeat_grace, repeat_free=[m == 1 for m in max_chord], fill_prev_hits=prev_hits,
+        repeat_grace=sampling.repeat_grace, repeat_free=[m == 1 for m in max_chord],
+        span_limit=sampling.span_limit, span_penalty=sampling.span_penalty,
+        chord_penalty=sampling.chord_penalty, fill_prev_hits=prev_hits,
         **harmony_settings(attributes.key, attributes.chords, n_bars, sampling, bars=fill_bars),
         register_penalty=sampling.register_penalty,
     )

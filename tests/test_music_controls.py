@@ -197,6 +197,35 @@ def test_repeat_penalty_leaves_a_bass_line_its_repeated_root(ranged_model):
     assert sum(map(_repeats_per_bar, bass)) > 0
 
 
+def test_span_penalty_keeps_each_track_in_a_register(ranged_model):
+    """span_penalty subtracts logits per semitone a pitch would widen its track beyond span_limit."""
+    from codeplay_nb.model.config import decoding_overrides
+
+    def spans(**over: float) -> list[int]:
+        with decoding_overrides(out_of_key_penalty=0.0, **over):
+            songs = [compose(instruments="piano,bass", bars=4, seed=s, model=ranged_model, tempo=100,
+                             density="high") for s in range(3)]
+        return [max(n.pitch for n in t.notes) - min(n.pitch for n in t.notes)
+                for song in songs for t in song.piece.tracks]
+
+    assert max(spans()) > 12  # the tiny random model wanders when nothing holds it
+    assert max(spans(span_penalty=60.0, span_limit=12)) <= 12
+
+
+def test_chord_penalty_thins_chords(ranged_model):
+    """chord_penalty subtracts logits from one more note at an onset, per note it already holds."""
+    from codeplay_nb.model.config import decoding_overrides
+
+    def most_per_onset(**over: float) -> int:
+        with decoding_overrides(out_of_key_penalty=0.0, **over):
+            songs = [compose(instruments="piano", bars=4, seed=s, model=ranged_model, tempo=100,
+                             density="high") for s in range(3)]
+        return max(Counter((i, n.start) for i, song in enumerate(songs) for n in song.piece.tracks[0].notes).values())
+
+    assert most_per_onset() > 1
+    assert most_per_onset(chord_penalty=60.0) == 1
+
+
 def _on_beat_pitch_classes(piece: Piece) -> dict[int, tuple[int, set[int]]]:
     """onset tick -> (bar, pitch classes starting there) for the pitched onsets on a beat."""
     out: dict[int, tuple[int, set[int]]] = {}

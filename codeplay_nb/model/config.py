@@ -109,6 +109,12 @@ DECODING_DEFAULTS: dict[str, float] = {
     "repeat_penalty": 0.0,
     # ... counting only the onsets past this many (1: a line may play a pitch twice in a bar unpenalised)
     "repeat_grace": 0.0,
+    # pitched tracks: logits per semitone by which a pitch would widen its track's span (lowest to highest
+    # note so far) beyond span_limit semitones (0: off)
+    "span_penalty": 0.0,
+    "span_limit": 19.0,
+    # pitched tracks: logits subtracted from one more note at an onset, per note it already holds (0: off)
+    "chord_penalty": 0.0,
     "guidance": 7.0,  # classifier-free guidance on the genre (1: off; >1 follows it more)
     "drum_guidance": 3.0,  # the same inside drum tracks (weaker: genres whose data has few drums thin them out)
     "auto_chords": 1.0,  # 1: with a key but no chords asked, follow a progression learned from the data
@@ -193,6 +199,9 @@ class SamplingConfig(_JsonMixin):
     register_penalty: float = _knob("register_penalty")
     repeat_penalty: float = _knob("repeat_penalty")
     repeat_grace: float = _knob("repeat_grace")
+    span_penalty: float = _knob("span_penalty")
+    span_limit: float = _knob("span_limit")
+    chord_penalty: float = _knob("chord_penalty")
     guidance: float = _knob("guidance")
     drum_guidance: float = _knob("drum_guidance")
     auto_chords: float = _knob("auto_chords")

@@ -57,6 +57,8 @@ class GrammarState:
     notes_in_bar: int = 0  # notes in the current bar (or fill block)
     hits: set = field(default_factory=set)  # (position, pitch) of the current drum bar
     prev_hits: frozenset = frozenset()  # ... and of the bar before it (the groove to keep)
+    lo: int | None = None  # lowest and highest pitch of the current pitched track (fill block) so far
+    hi: int | None = None
     history: list[int] = field(default_factory=list)
 
 
@@ -102,6 +104,9 @@ class NNNConstraint:
         repeat_penalty: float = 0.0,
         repeat_grace: float = 0.0,
         repeat_free: Sequence[bool] = (),
+        span_limit: float = 0.0,
+        span_penalty: float = 0.0,
+        chord_penalty: float = 0.0,
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
@@ -123,6 +128,15 @@ class NNNConstraint:
         self.repeat_penalty = float(repeat_penalty)
         self.repeat_grace = int(repeat_grace)  # earlier onsets of a pitch in the bar that cost nothing
         self.repeat_free = list(repeat_free)
+        # pitched tracks: logits per semitone by which a pitch would widen the track's span beyond
+        # ``span_limit`` semitones (0: off), so a line keeps to a register as real parts do
+        self.span_limit = int(span_limit)
+        self.span_penalty = float(span_penalty)
+        self._spans: dict[tuple[int, int], torch.Tensor] = {}
+        # pitched tracks: logits subtracted from adding one more note to an onset, per note it already holds
+        # (0: off), so chords are no thicker than a part's real ones
+        self.chord_penalty = float(chord_penalty)
+        self._thick: dict[int, torch.Tensor] = {}
         # with ``scale_bias`` (the key's scale without its tonic/third/fifth bonuses), a bar with a chord
         # takes that instead of the key bias, and its chord root (``chord_roots``) gets ``chord_root_bonus``
         # on the beats: the emphasis moves with the harmony instead of holding the tonic through every chord
@@ -304,8 +318,8 @@ class NNNConstraint:
                                      lambda a, e=entry: e[3] + self._place.classes(chord, self.chord_tone_bonus))
         if self.groove_bias and s.prev_hits and key[5] and not s.resting:
             entry = self._with_groove(entry)
-        if self.repeat_penalty and s.hits and not key[5] and not s.resting and not self._repeat_free():
-            entry = self._with_repeats(entry)
+        if not key[5] and not s.resting:
+            entry = self._with_line_shaping(entry)
         if not s.chord or not can_play_now(key):
             return entry[:4]
         # a pitch already sounding at this onset (or a full chord) is not allowed again
@@ -359,21 +373,34 @@ class NNNConstraint:
         i = self._target()
         return i < len(self.repeat_free) and bool(self.repeat_free[i])
 
-    def _with_repeats(self, entry: tuple) -> tuple:
-        """``entry`` with ``repeat_penalty`` subtracted from each pitch per earlier onset of it in this bar
-        beyond the first ``repeat_grace``."""
-        counts: dict[int, int] = {}
-        for _, p in self.state.hits:
-            counts[p] = counts.get(p, 0) + 1
-        add = entry[3].clone()
-        for p, c in counts.items():
-            c -= self.repeat_grace
-            if c <= 0:
-                continue
-            add[self.pitch0 + p] -= self.repeat_penalty * c
-            if p in NEXT_PITCHES:
-                add[self.next0 + p - NEXT_PITCHES[0]] -= self.repeat_penalty * c
-        return entry[0], entry[1], entry[2], add, entry[4]
+    def _with_line_shaping(self, entry: tuple) -> tuple:
+        """``entry`` with the repeat penalty (a pitch per earlier onset of it in this bar beyond the first
+        ``repeat_grace``), the span penalty (semitones a pitch would widen the track beyond ``span_limit``) and
+        the chord penalty (one more note at an onset, per note it holds)."""
+        s = self.state
+        extra = None
+        if self.repeat_penalty and s.hits and not self._repeat_free():
+            counts: dict[int, int] = {}
+            for _, p in s.hits:
+                counts[p] = counts.get(p, 0) + 1
+            if max(counts.values()) > self.repeat_grace:
+                extra = self._place.repeats(counts, self.repeat_penalty, self.repeat_grace)
+        if self.span_penalty and s.lo is not None:
+            vec = self._spans.get((s.lo, s.hi))
+            if vec is None:
+                if len(self._spans) > 4096:
+                    self._spans.clear()
+                vec = self._spans[s.lo, s.hi] = self._place.span(s.lo, s.hi, self.span_limit, self.span_penalty)
+            extra = vec if extra is None else extra + vec
+        if self.chord_penalty and s.chord:
+            vec = self._thick.get(len(s.chord))
+            if vec is None:
+                vec = self._thick[len(s.chord)] = self._place.split(
+                    torch.full((128,), -self.chord_penalty * len(s.chord)), torch.zeros(128))
+            extra = vec if extra is None else extra + vec
+        if extra is None:
+            return entry
+        return entry[0], entry[1], entry[2], entry[3] + extra, entry[4]
 
     def _single(self, name: str) -> tuple[torch.Tensor, int, int, None]:
         entry = self._singles.get(name)
@@ -471,6 +498,7 @@ class NNNConstraint:
             s.bars_done = 0
             s.notes_in_track = 0
             s.hits, s.prev_hits = set(), frozenset()
+            s.lo = s.hi = None
             s.vel_set = s.dur_set = False
             s.step = None
         elif ph == "expect_bar" or (ph == "in_bar" and k in ("BAR", "REST")):
@@ -489,6 +517,7 @@ class NNNConstraint:
             given = self.fill_prev_hits[s.fill_idx] if s.fill_idx < len(self.fill_prev_hits) else None
             s.prev_hits = given if given else frozenset(s.hits)
             s.hits = set()
+            s.lo = s.hi = None
             s.pos = 0
             s.tokens_in_bar = 0
             s.notes_in_bar = 0
@@ -514,6 +543,7 @@ class NNNConstraint:
                 s.pos += s.step or 0
                 s.chord = {token - self.next0 + NEXT_PITCHES[0]}
                 s.hits.add((s.pos, token - self.next0 + NEXT_PITCHES[0]))
+                self._widen(token - self.next0 + NEXT_PITCHES[0])
                 s.notes_in_bar += 1
                 s.notes_in_track += 1
                 s.notes_in_fills += 1
@@ -526,9 +556,16 @@ class NNNConstraint:
             elif k == "PITCH":
                 s.chord.add(token - self.pitch0)
                 s.hits.add((s.pos, token - self.pitch0))
+                self._widen(token - self.pitch0)
                 s.notes_in_bar += 1
                 s.notes_in_track += 1
                 s.notes_in_fills += 1
+
+    def _widen(self, pitch: int) -> None:
+        s = self.state
+        if self.span_penalty and not self._current_is_drum():
+            s.lo = pitch if s.lo is None else min(s.lo, pitch)
+            s.hi = pitch if s.hi is None else max(s.hi, pitch)
 
     def closing_tokens(self) -> list[int]:
         """A shortest legal completion (used only if the context length runs out)."""

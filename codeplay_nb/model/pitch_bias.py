@@ -50,5 +50,20 @@ class PitchPlacement:
         distance = torch.clamp(soft_lo - p, min=0) + torch.clamp(p - soft_hi, min=0)
         return self.place(-float(penalty) * distance.float())
 
+    def repeats(self, counts: dict[int, int], penalty: float, grace: int) -> torch.Tensor:
+        """``-penalty`` logits per earlier onset of a pitch (``counts``) beyond the first ``grace``."""
+        per = torch.zeros(128)
+        for p, c in counts.items():
+            if c > grace:
+                per[p] = -float(penalty) * (c - grace)
+        return self.place(per)
+
+    def span(self, lo: int, hi: int, limit: int, penalty: float) -> torch.Tensor:
+        """``-penalty`` logits per semitone by which a pitch would widen a line's span (its lowest to highest
+        note so far, ``lo``..``hi``) beyond ``limit`` semitones."""
+        p = torch.arange(128)
+        width = torch.maximum(p, torch.tensor(hi)) - torch.minimum(p, torch.tensor(lo))
+        return self.place(-float(penalty) * torch.clamp(width - int(limit), min=0).float())
+
 
 __all__ = ["PitchPlacement"]
