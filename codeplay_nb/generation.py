@@ -254,6 +254,8 @@ def generate_fill(
     fill_targets: list[tuple[int, bool]] = []
     prev_hits: list[frozenset] = []
     fill_bars: list[int] = []
+    fill_tracks: list[int] = []
+    spans: dict[int, tuple[int, int] | None] = {}
     for ti in sorted(cells):
         for b in sorted(cells[ti]):
             fill_bars.append(b)
@@ -262,6 +264,8 @@ def generate_fill(
             fill_targets.append((window.tracks[ti].program, window.tracks[ti].is_drum))
             known = window.tracks[ti].is_drum and b > 0 and b - 1 not in cells[ti]
             prev_hits.append(bar_hits(window, window.tracks[ti], b - 1) if known else frozenset())
+            fill_tracks.append(ti)
+        spans[ti] = _kept_span(window, ti, cells[ti])
     if not fill_steps:
         return window
     has_context = window.n_notes > 0
@@ -275,11 +279,21 @@ def generate_fill(
         repeat_grace=sampling.repeat_grace, repeat_free=[m == 1 for m in max_chord],
         span_limit=sampling.span_limit, span_penalty=sampling.span_penalty,
         chord_penalty=sampling.chord_penalty, fill_prev_hits=prev_hits,
+        fill_spans=[spans[ti] for ti in fill_tracks], fill_tracks=fill_tracks,
         **harmony_settings(attributes.key, attributes.chords, n_bars, sampling, bars=fill_bars),
         register_penalty=sampling.register_penalty,
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), window)
+
+
+def _kept_span(window: Piece, ti: int, bars: set[int]) -> tuple[int, int] | None:
+    """Lowest and highest pitch of track ``ti`` outside ``bars`` of ``window`` (None: drums or no notes)."""
+    track = window.tracks[ti]
+    if track.is_drum:
+        return None
+    kept = [n.pitch for n in track.notes if window.bar_of(n.start) not in bars]
+    return (min(kept), max(kept)) if kept else None
 
 
 def _with_source_timing(decoded: Piece, source: Piece) -> Piece:

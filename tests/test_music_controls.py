@@ -212,6 +212,19 @@ def test_span_penalty_keeps_each_track_in_a_register(ranged_model):
     assert max(spans(span_penalty=60.0, span_limit=12)) <= 12
 
 
+def test_span_penalty_holds_across_an_extension(ranged_model):
+    """An extension (a fill of new bars) starts from the span the track already has, so the whole track
+    keeps to ``span_limit``, not each new bar on its own."""
+    from codeplay_nb.model.config import decoding_overrides
+
+    with decoding_overrides(out_of_key_penalty=0.0, span_penalty=60.0, span_limit=12):
+        for s in range(3):
+            song = compose(instruments="piano", bars=4, seed=s, model=ranged_model, tempo=100, density="high")
+            longer = extend(song.piece, 4, model=ranged_model, seed=s)
+            pitches = [n.pitch for n in longer.tracks[0].notes]
+            assert longer.n_bars == 8 and max(pitches) - min(pitches) <= 12
+
+
 def test_chord_penalty_thins_chords(ranged_model):
     """chord_penalty subtracts logits from one more note at an onset, per note it already holds."""
     from codeplay_nb.model.config import decoding_overrides

@@ -107,6 +107,8 @@ class NNNConstraint:
         span_limit: float = 0.0,
         span_penalty: float = 0.0,
         chord_penalty: float = 0.0,
+        fill_spans: Sequence[tuple[int, int] | None] = (),
+        fill_tracks: Sequence[int] = (),
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
@@ -133,6 +135,10 @@ class NNNConstraint:
         self.span_limit = int(span_limit)
         self.span_penalty = float(span_penalty)
         self._spans: dict[tuple[int, int], torch.Tensor] = {}
+        # fills: per block, the lowest/highest pitch of its track outside the regenerated bars (the span to
+        # keep) and the track it belongs to (consecutive blocks of one track share a span)
+        self.fill_spans = list(fill_spans)
+        self.fill_tracks = list(fill_tracks)
         # pitched tracks: logits subtracted from adding one more note to an onset, per note it already holds
         # (0: off), so chords are no thicker than a part's real ones
         self.chord_penalty = float(chord_penalty)
@@ -517,7 +523,7 @@ class NNNConstraint:
             given = self.fill_prev_hits[s.fill_idx] if s.fill_idx < len(self.fill_prev_hits) else None
             s.prev_hits = given if given else frozenset(s.hits)
             s.hits = set()
-            s.lo = s.hi = None
+            self._start_fill_span()
             s.pos = 0
             s.tokens_in_bar = 0
             s.notes_in_bar = 0
@@ -561,6 +567,15 @@ class NNNConstraint:
                 s.notes_in_track += 1
                 s.notes_in_fills += 1
 
+    def _start_fill_span(self) -> None:
+        """At a fill block: keep the span of the block before when it is of the same track, else start from
+        the track's span outside the regenerated bars."""
+        s, i = self.state, self.state.fill_idx
+        same = 0 < i < len(self.fill_tracks) and self.fill_tracks[i] == self.fill_tracks[i - 1]
+        if not same:
+            given = self.fill_spans[i] if i < len(self.fill_spans) else None
+            s.lo, s.hi = given if given else (None, None)
+
     def _widen(self, pitch: int) -> None:
         s = self.state
         if self.span_penalty and not self._current_is_drum():
@@ -587,7 +602,9 @@ class NNNConstraint:
                         tid = self.id["DUR_11"]
                     else:
                         legal = m[self.pitch0: self.pitch0 + 128].nonzero().flatten().tolist()
-                        want = 36 if self._current_is_drum() else 60
+                        s = self.state  # a pitched track's note goes in the middle of its span so far
+                        mid = 60 if s.lo is None else (s.lo + s.hi) // 2
+                        want = 36 if self._current_is_drum() else mid
                         p = min(legal, key=lambda x: abs(x - want)) if legal else want
                         tid = self.pitch0 + p
             else:
