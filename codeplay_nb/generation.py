@@ -223,7 +223,9 @@ def generate_new_tracks(
         max_chord_notes=max_chord, groove_bias=sampling.groove_bias, repeat_penalty=sampling.repeat_penalty,
         repeat_grace=sampling.repeat_grace, repeat_free=[m == 1 for m in max_chord],
         span_limit=sampling.span_limit, span_penalty=sampling.span_penalty,
-        chord_penalty=sampling.chord_penalty,
+        chord_penalty=sampling.chord_penalty, spread_penalty=sampling.spread_penalty,
+        spread_gap=sampling.spread_gap, centres=[sum(n.pitch for n in t.notes) / len(t.notes)
+                                                 for t in context.tracks if t.notes and not t.is_drum],
         **harmony_settings(attributes.key, attributes.chords, n_bars, sampling),
         register_penalty=sampling.register_penalty,
     )

@@ -225,6 +225,23 @@ def test_span_penalty_holds_across_an_extension(ranged_model):
             assert longer.n_bars == 8 and max(pitches) - min(pitches) <= 12
 
 
+def test_spread_penalty_starts_a_new_part_away_from_earlier_ones(ranged_model):
+    """spread_penalty puts a new pitched track's first note at least spread_gap from an earlier track's mean."""
+    from codeplay_nb.model.config import decoding_overrides
+
+    def gaps(**over: float) -> list[float]:
+        out = []
+        with decoding_overrides(out_of_key_penalty=0.0, **over):
+            for s in range(4):
+                a, b = compose(instruments="piano,piano", bars=2, seed=s, model=ranged_model, tempo=100).piece.tracks
+                out.append(abs(min(b.notes, key=lambda n: (n.start, n.pitch)).pitch
+                               - sum(n.pitch for n in a.notes) / len(a.notes)))
+        return out
+
+    assert min(gaps()) < 10  # nothing keeps the tiny model's parts apart ...
+    assert min(gaps(spread_penalty=60.0, spread_gap=10)) >= 9.5  # ... until asked (means round to a semitone)
+
+
 def test_chord_penalty_thins_chords(ranged_model):
     """chord_penalty subtracts logits from one more note at an onset, per note it already holds."""
     from codeplay_nb.model.config import decoding_overrides

@@ -115,6 +115,10 @@ DECODING_DEFAULTS: dict[str, float] = {
     "span_limit": 19.0,
     # pitched tracks: logits subtracted from one more note at an onset, per note it already holds (0: off)
     "chord_penalty": 0.0,
+    # a new pitched track's first note: logits per semitone it falls closer than spread_gap to an earlier
+    # track's mean pitch (0: off)
+    "spread_penalty": 0.0,
+    "spread_gap": 12.0,
     "guidance": 7.0,  # classifier-free guidance on the genre (1: off; >1 follows it more)
     "drum_guidance": 3.0,  # the same inside drum tracks (weaker: genres whose data has few drums thin them out)
     "auto_chords": 1.0,  # 1: with a key but no chords asked, follow a progression learned from the data
@@ -202,6 +206,8 @@ class SamplingConfig(_JsonMixin):
     span_penalty: float = _knob("span_penalty")
     span_limit: float = _knob("span_limit")
     chord_penalty: float = _knob("chord_penalty")
+    spread_penalty: float = _knob("spread_penalty")
+    spread_gap: float = _knob("spread_gap")
     guidance: float = _knob("guidance")
     drum_guidance: float = _knob("drum_guidance")
     auto_chords: float = _knob("auto_chords")

@@ -59,6 +59,9 @@ class GrammarState:
     prev_hits: frozenset = frozenset()  # ... and of the bar before it (the groove to keep)
     lo: int | None = None  # lowest and highest pitch of the current pitched track (fill block) so far
     hi: int | None = None
+    pitch_sum: int = 0  # sum and count of the current pitched track's pitches
+    pitch_n: int = 0
+    centres: list[float] = field(default_factory=list)  # mean pitch of each earlier pitched track
     history: list[int] = field(default_factory=list)
 
 
@@ -109,6 +112,9 @@ class NNNConstraint:
         chord_penalty: float = 0.0,
         fill_spans: Sequence[tuple[int, int] | None] = (),
         fill_tracks: Sequence[int] = (),
+        spread_penalty: float = 0.0,
+        spread_gap: float = 12.0,
+        centres: Sequence[float] = (),
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
@@ -143,6 +149,12 @@ class NNNConstraint:
         # (0: off), so chords are no thicker than a part's real ones
         self.chord_penalty = float(chord_penalty)
         self._thick: dict[int, torch.Tensor] = {}
+        # a new pitched track's first note: logits per semitone it falls closer than ``spread_gap`` to the
+        # mean pitch of an earlier track (``centres``: the context's, then each generated one), so parts of
+        # one request take different registers as a melody and its accompaniment do (0: off)
+        self.spread_penalty = float(spread_penalty)
+        self.spread_gap = float(spread_gap)
+        self._spreads: dict[tuple, torch.Tensor] = {}
         # with ``scale_bias`` (the key's scale without its tonic/third/fifth bonuses), a bar with a chord
         # takes that instead of the key bias, and its chord root (``chord_roots``) gets ``chord_root_bonus``
         # on the beats: the emphasis moves with the harmony instead of holding the tonic through every chord
@@ -155,7 +167,8 @@ class NNNConstraint:
         self.pitch_ranges = list(pitch_ranges) + [None] * (n_targets - len(pitch_ranges))
         self.max_chord_notes = list(max_chord_notes) + [MAX_CHORD_NOTES] * (n_targets - len(max_chord_notes))
         self.max_tokens_per_bar = max_tokens_per_bar
-        self.state = GrammarState(phase="expect_fill" if self.task == "fills" else "expect_track")
+        self.state = GrammarState(phase="expect_fill" if self.task == "fills" else "expect_track",
+                                  centres=[float(c) for c in centres])
         if self.task == "tracks" and not self.programs:
             self.state.phase = "expect_eos"
         t = tokenizer.token_to_id
@@ -398,6 +411,12 @@ class NNNConstraint:
                     self._spans.clear()
                 vec = self._spans[s.lo, s.hi] = self._place.span(s.lo, s.hi, self.span_limit, self.span_penalty)
             extra = vec if extra is None else extra + vec
+        if self.spread_penalty and s.lo is None and s.centres and self.task == "tracks":
+            sig = tuple(round(c) for c in s.centres)
+            vec = self._spreads.get(sig)
+            if vec is None:
+                vec = self._spreads[sig] = self._place.spread(sig, self.spread_gap, self.spread_penalty)
+            extra = vec if extra is None else extra + vec
         if self.chord_penalty and s.chord:
             vec = self._thick.get(len(s.chord))
             if vec is None:
@@ -505,6 +524,7 @@ class NNNConstraint:
             s.notes_in_track = 0
             s.hits, s.prev_hits = set(), frozenset()
             s.lo = s.hi = None
+            s.pitch_sum = s.pitch_n = 0
             s.vel_set = s.dur_set = False
             s.step = None
         elif ph == "expect_bar" or (ph == "in_bar" and k in ("BAR", "REST")):
@@ -536,6 +556,8 @@ class NNNConstraint:
         elif ph == "in_bar":
             s.tokens_in_bar += 1
             if k == "TRACK_END":
+                if s.pitch_n:
+                    s.centres.append(s.pitch_sum / s.pitch_n)
                 s.track_idx += 1
                 s.phase = "expect_track" if s.track_idx < len(self.programs) else "expect_eos"
             elif k == "FILL_END":
@@ -578,9 +600,11 @@ class NNNConstraint:
 
     def _widen(self, pitch: int) -> None:
         s = self.state
-        if self.span_penalty and not self._current_is_drum():
+        if (self.span_penalty or self.spread_penalty) and not self._current_is_drum():
             s.lo = pitch if s.lo is None else min(s.lo, pitch)
             s.hi = pitch if s.hi is None else max(s.hi, pitch)
+            s.pitch_sum += pitch
+            s.pitch_n += 1
 
     def closing_tokens(self) -> list[int]:
         """A shortest legal completion (used only if the context length runs out)."""

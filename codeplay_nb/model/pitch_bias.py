@@ -65,5 +65,11 @@ class PitchPlacement:
         width = torch.maximum(p, torch.tensor(hi)) - torch.minimum(p, torch.tensor(lo))
         return self.place(-float(penalty) * torch.clamp(width - int(limit), min=0).float())
 
+    def spread(self, centres: Iterable[float], gap: float, penalty: float) -> torch.Tensor:
+        """``-penalty`` logits per semitone a pitch falls closer than ``gap`` to the nearest of ``centres``."""
+        p = torch.arange(128).float()
+        nearest = torch.stack([(p - float(c)).abs() for c in centres]).min(dim=0).values
+        return self.place(-float(penalty) * torch.clamp(float(gap) - nearest, min=0))
+
 
 __all__ = ["PitchPlacement"]
