@@ -23,6 +23,7 @@ from .model.checkpoint import MusicModel
 from .model.config import SamplingConfig
 from .model.grammar import MAX_CHORD_NOTES, NNNConstraint
 from .model.sample import sample
+from .model.shaping import LineShaping
 from .music import Piece, Track
 from .tokenizers.base import STEPS_PER_QUARTER
 
@@ -220,11 +221,8 @@ def generate_new_tracks(
         max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key, sampling=sampling),
         beat_bias=key_pitch_bias(attributes.key, on_beat=True, sampling=sampling), every_bar=not rests,
         densities=[density_bin_for(density, d) for _, d in programs], pitch_ranges=pitch_ranges,
-        max_chord_notes=max_chord, groove_bias=sampling.groove_bias, repeat_penalty=sampling.repeat_penalty,
-        repeat_grace=sampling.repeat_grace, repeat_free=[m == 1 for m in max_chord],
-        span_limit=sampling.span_limit, span_penalty=sampling.span_penalty,
-        chord_penalty=sampling.chord_penalty, spread_penalty=sampling.spread_penalty,
-        spread_gap=sampling.spread_gap, centres=[sum(n.pitch for n in t.notes) / len(t.notes)
+        max_chord_notes=max_chord, groove_bias=sampling.groove_bias, shaping=LineShaping.from_sampling(sampling),
+        repeat_free=[m == 1 for m in max_chord], centres=[sum(n.pitch for n in t.notes) / len(t.notes)
                                                  for t in context.tracks if t.notes and not t.is_drum],
         **harmony_settings(attributes.key, attributes.chords, n_bars, sampling),
         register_penalty=sampling.register_penalty,
@@ -277,10 +275,8 @@ def generate_fill(
         max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key, sampling=sampling),
         beat_bias=key_pitch_bias(attributes.key, on_beat=True, sampling=sampling), every_bar=not rests,
         pitch_ranges=pitch_ranges, max_chord_notes=max_chord, groove_bias=sampling.groove_bias,
-        repeat_penalty=sampling.repeat_penalty,
-        repeat_grace=sampling.repeat_grace, repeat_free=[m == 1 for m in max_chord],
-        span_limit=sampling.span_limit, span_penalty=sampling.span_penalty,
-        chord_penalty=sampling.chord_penalty, fill_prev_hits=prev_hits,
+        shaping=LineShaping.from_sampling(sampling), repeat_free=[m == 1 for m in max_chord],
+        fill_prev_hits=prev_hits,
         fill_spans=[spans[ti] for ti in fill_tracks], fill_tracks=fill_tracks,
         **harmony_settings(attributes.key, attributes.chords, n_bars, sampling, bars=fill_bars),
         register_penalty=sampling.register_penalty,

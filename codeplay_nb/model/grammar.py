@@ -24,6 +24,7 @@ from ..tokenizers.nnn import (
 )
 from .config import DECODING_DEFAULTS
 from .pitch_bias import PitchPlacement
+from .shaping import LineShaper, LineShaping
 
 DRUM_PITCHES = range(27, 88)
 MAX_CHORD_NOTES = 10  # notes starting together in one track; a pitch never repeats within one onset
@@ -104,16 +105,10 @@ class NNNConstraint:
         chord_roots: Sequence[int | None] = (),
         chord_root_bonus: float = 0.0,
         scale_bias: torch.Tensor | None = None,
-        repeat_penalty: float = 0.0,
-        repeat_grace: float = 0.0,
+        shaping: LineShaping | None = None,
         repeat_free: Sequence[bool] = (),
-        span_limit: float = 0.0,
-        span_penalty: float = 0.0,
-        chord_penalty: float = 0.0,
         fill_spans: Sequence[tuple[int, int] | None] = (),
         fill_tracks: Sequence[int] = (),
-        spread_penalty: float = 0.0,
-        spread_gap: float = 12.0,
         centres: Sequence[float] = (),
     ) -> None:
         self.tok = tokenizer
@@ -131,30 +126,6 @@ class NNNConstraint:
         self.chord_tones = [frozenset(c) if c else None for c in chord_tones]
         self.chord_tone_bonus = float(chord_tone_bonus)
         self.register_penalty = float(register_penalty)
-        # pitched tracks: logits subtracted from a pitch per onset of it earlier in the bar (0: off), so a
-        # line does not sit on one note; not in the targets marked ``repeat_free`` (a bass line repeats its root)
-        self.repeat_penalty = float(repeat_penalty)
-        self.repeat_grace = int(repeat_grace)  # earlier onsets of a pitch in the bar that cost nothing
-        self.repeat_free = list(repeat_free)
-        # pitched tracks: logits per semitone by which a pitch would widen the track's span beyond
-        # ``span_limit`` semitones (0: off), so a line keeps to a register as real parts do
-        self.span_limit = int(span_limit)
-        self.span_penalty = float(span_penalty)
-        self._spans: dict[tuple[int, int], torch.Tensor] = {}
-        # fills: per block, the lowest/highest pitch of its track outside the regenerated bars (the span to
-        # keep) and the track it belongs to (consecutive blocks of one track share a span)
-        self.fill_spans = list(fill_spans)
-        self.fill_tracks = list(fill_tracks)
-        # pitched tracks: logits subtracted from adding one more note to an onset, per note it already holds
-        # (0: off), so chords are no thicker than a part's real ones
-        self.chord_penalty = float(chord_penalty)
-        self._thick: dict[int, torch.Tensor] = {}
-        # a new pitched track's first note: logits per semitone it falls closer than ``spread_gap`` to the
-        # mean pitch of an earlier track (``centres``: the context's, then each generated one), so parts of
-        # one request take different registers as a melody and its accompaniment do (0: off)
-        self.spread_penalty = float(spread_penalty)
-        self.spread_gap = float(spread_gap)
-        self._spreads: dict[tuple, torch.Tensor] = {}
         # with ``scale_bias`` (the key's scale without its tonic/third/fifth bonuses), a bar with a chord
         # takes that instead of the key bias, and its chord root (``chord_roots``) gets ``chord_root_bonus``
         # on the beats: the emphasis moves with the harmony instead of holding the tonic through every chord
@@ -209,6 +180,9 @@ class NNNConstraint:
         self._singles: dict[str, tuple] = shared[1]
         self._bias: dict[tuple[bool, bool], torch.Tensor] = {}
         self._place = PitchPlacement(self.V, self.pitch0, self.next0)
+        # repeat, span, chord and spread penalties (see :mod:`.shaping`)
+        self._shaper = LineShaper(shaping, self._place, repeat_free=repeat_free, fill_spans=fill_spans,
+                                  fill_tracks=fill_tracks)
         if pitch_bias is not None:
             beat_bias = pitch_bias if beat_bias is None else beat_bias
             for now_on in (False, True):
@@ -337,7 +311,7 @@ class NNNConstraint:
                                      lambda a, e=entry: e[3] + self._place.classes(chord, self.chord_tone_bonus))
         if self.groove_bias and s.prev_hits and key[5] and not s.resting:
             entry = self._with_groove(entry)
-        if not key[5] and not s.resting:
+        if not key[5] and not s.resting and self._shaper.active:
             entry = self._with_line_shaping(entry)
         if not s.chord or not can_play_now(key):
             return entry[:4]
@@ -388,41 +362,9 @@ class NNNConstraint:
                 add[self.id[name]] += b
         return entry[0], entry[1], entry[2], add, entry[4]
 
-    def _repeat_free(self) -> bool:
-        i = self._target()
-        return i < len(self.repeat_free) and bool(self.repeat_free[i])
-
     def _with_line_shaping(self, entry: tuple) -> tuple:
-        """``entry`` with the repeat penalty (a pitch per earlier onset of it in this bar beyond the first
-        ``repeat_grace``), the span penalty (semitones a pitch would widen the track beyond ``span_limit``) and
-        the chord penalty (one more note at an onset, per note it holds)."""
-        s = self.state
-        extra = None
-        if self.repeat_penalty and s.hits and not self._repeat_free():
-            counts: dict[int, int] = {}
-            for _, p in s.hits:
-                counts[p] = counts.get(p, 0) + 1
-            if max(counts.values()) > self.repeat_grace:
-                extra = self._place.repeats(counts, self.repeat_penalty, self.repeat_grace)
-        if self.span_penalty and s.lo is not None:
-            vec = self._spans.get((s.lo, s.hi))
-            if vec is None:
-                if len(self._spans) > 4096:
-                    self._spans.clear()
-                vec = self._spans[s.lo, s.hi] = self._place.span(s.lo, s.hi, self.span_limit, self.span_penalty)
-            extra = vec if extra is None else extra + vec
-        if self.spread_penalty and s.lo is None and s.centres and self.task == "tracks":
-            sig = tuple(round(c) for c in s.centres)
-            vec = self._spreads.get(sig)
-            if vec is None:
-                vec = self._spreads[sig] = self._place.spread(sig, self.spread_gap, self.spread_penalty)
-            extra = vec if extra is None else extra + vec
-        if self.chord_penalty and s.chord:
-            vec = self._thick.get(len(s.chord))
-            if vec is None:
-                vec = self._thick[len(s.chord)] = self._place.split(
-                    torch.full((128,), -self.chord_penalty * len(s.chord)), torch.zeros(128))
-            extra = vec if extra is None else extra + vec
+        """``entry`` with the line-shaping penalties (:mod:`.shaping`) added."""
+        extra = self._shaper.extra(self.state, self._target(), self.task)
         if extra is None:
             return entry
         return entry[0], entry[1], entry[2], entry[3] + extra, entry[4]
@@ -523,8 +465,7 @@ class NNNConstraint:
             s.bars_done = 0
             s.notes_in_track = 0
             s.hits, s.prev_hits = set(), frozenset()
-            s.lo = s.hi = None
-            s.pitch_sum = s.pitch_n = 0
+            self._shaper.start_track(s)
             s.vel_set = s.dur_set = False
             s.step = None
         elif ph == "expect_bar" or (ph == "in_bar" and k in ("BAR", "REST")):
@@ -543,7 +484,7 @@ class NNNConstraint:
             given = self.fill_prev_hits[s.fill_idx] if s.fill_idx < len(self.fill_prev_hits) else None
             s.prev_hits = given if given else frozenset(s.hits)
             s.hits = set()
-            self._start_fill_span()
+            self._shaper.start_fill(s)
             s.pos = 0
             s.tokens_in_bar = 0
             s.notes_in_bar = 0
@@ -556,8 +497,7 @@ class NNNConstraint:
         elif ph == "in_bar":
             s.tokens_in_bar += 1
             if k == "TRACK_END":
-                if s.pitch_n:
-                    s.centres.append(s.pitch_sum / s.pitch_n)
+                self._shaper.end_track(s)
                 s.track_idx += 1
                 s.phase = "expect_track" if s.track_idx < len(self.programs) else "expect_eos"
             elif k == "FILL_END":
@@ -589,22 +529,9 @@ class NNNConstraint:
                 s.notes_in_track += 1
                 s.notes_in_fills += 1
 
-    def _start_fill_span(self) -> None:
-        """At a fill block: keep the span of the block before when it is of the same track, else start from
-        the track's span outside the regenerated bars."""
-        s, i = self.state, self.state.fill_idx
-        same = 0 < i < len(self.fill_tracks) and self.fill_tracks[i] == self.fill_tracks[i - 1]
-        if not same:
-            given = self.fill_spans[i] if i < len(self.fill_spans) else None
-            s.lo, s.hi = given if given else (None, None)
-
     def _widen(self, pitch: int) -> None:
-        s = self.state
-        if (self.span_penalty or self.spread_penalty) and not self._current_is_drum():
-            s.lo = pitch if s.lo is None else min(s.lo, pitch)
-            s.hi = pitch if s.hi is None else max(s.hi, pitch)
-            s.pitch_sum += pitch
-            s.pitch_n += 1
+        if not self._current_is_drum():
+            self._shaper.widen(self.state, pitch)
 
     def closing_tokens(self) -> list[int]:
         """A shortest legal completion (used only if the context length runs out)."""

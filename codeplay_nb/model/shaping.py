@@ -1,0 +1,130 @@
+"""Decoding penalties that shape a pitched part the way real parts are shaped (all off at 0).
+
+- **repeat**: a pitch loses ``repeat_penalty`` logits per earlier onset of it in the bar beyond the first
+  ``repeat_grace`` (a line does not sit on one note; bass lines, marked ``repeat_free``, repeat their root).
+- **span**: a pitch loses ``span_penalty`` logits per semitone it would widen its track's span (lowest to highest
+  note so far) beyond ``span_limit``; an infill or extension starts from the track's span outside the
+  regenerated bars (``fill_spans``), and consecutive fill blocks of one track (``fill_tracks``) share it.
+- **chord**: one more note at an onset loses ``chord_penalty`` logits per note the onset already holds.
+- **spread**: a new track's first note loses ``spread_penalty`` logits per semitone it falls closer than
+  ``spread_gap`` to the mean pitch of an earlier track (the context's, then each generated one), so the parts
+  of one request take different registers as a melody and its accompaniment do.
+
+:class:`LineShaper` keeps the per-constraint caches and updates the grammar state's ``lo``/``hi``/``pitch_sum``/
+``pitch_n``/``centres`` fields; :class:`~codeplay_nb.model.grammar.NNNConstraint` calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .pitch_bias import PitchPlacement
+
+_MAX_CACHE = 4096
+
+
+@dataclass(frozen=True)
+class LineShaping:
+    repeat_penalty: float = 0.0
+    repeat_grace: int = 0
+    span_limit: int = 0
+    span_penalty: float = 0.0
+    chord_penalty: float = 0.0
+    spread_penalty: float = 0.0
+    spread_gap: float = 12.0
+
+    @classmethod
+    def from_sampling(cls, sampling) -> LineShaping:
+        """The shaping strengths of a :class:`~codeplay_nb.model.config.SamplingConfig`."""
+        return cls(float(sampling.repeat_penalty), int(sampling.repeat_grace), int(sampling.span_limit),
+                   float(sampling.span_penalty), float(sampling.chord_penalty), float(sampling.spread_penalty),
+                   float(sampling.spread_gap))
+
+    @property
+    def follows_register(self) -> bool:
+        """Whether the state must follow each pitched track's span and mean pitch."""
+        return bool(self.span_penalty or self.spread_penalty)
+
+
+class LineShaper:
+    """Additive logits of :class:`LineShaping` for one constraint (vocabulary placement ``place``)."""
+
+    def __init__(self, shaping: LineShaping | None, place: PitchPlacement, *, repeat_free: Sequence[bool] = (),
+                 fill_spans: Sequence[tuple[int, int] | None] = (), fill_tracks: Sequence[int] = ()):
+        self.cfg = shaping or LineShaping()
+        self.place = place
+        self.repeat_free = list(repeat_free)
+        self.fill_spans = list(fill_spans)
+        self.fill_tracks = list(fill_tracks)
+        self._spans: dict[tuple[int, int], torch.Tensor] = {}
+        self._spreads: dict[tuple, torch.Tensor] = {}
+        self._thick: dict[int, torch.Tensor] = {}
+
+    @property
+    def active(self) -> bool:
+        c = self.cfg
+        return bool(c.repeat_penalty or c.span_penalty or c.chord_penalty or c.spread_penalty)
+
+    def extra(self, s, target: int, task: str) -> torch.Tensor | None:
+        """The logits to add at grammar state ``s`` while writing target ``target`` (None: nothing)."""
+        c = self.cfg
+        out = None
+        if c.repeat_penalty and s.hits and not (target < len(self.repeat_free) and self.repeat_free[target]):
+            counts: dict[int, int] = {}
+            for _, p in s.hits:
+                counts[p] = counts.get(p, 0) + 1
+            if max(counts.values()) > c.repeat_grace:
+                out = self.place.repeats(counts, c.repeat_penalty, c.repeat_grace)
+        if c.span_penalty and s.lo is not None:
+            vec = _cached(self._spans, (s.lo, s.hi), lambda: self.place.span(s.lo, s.hi, c.span_limit, c.span_penalty))
+            out = vec if out is None else out + vec
+        if c.spread_penalty and s.lo is None and s.centres and task == "tracks":
+            sig = tuple(round(x) for x in s.centres)
+            vec = _cached(self._spreads, sig, lambda: self.place.spread(sig, c.spread_gap, c.spread_penalty))
+            out = vec if out is None else out + vec
+        if c.chord_penalty and s.chord:
+            n = len(s.chord)
+            vec = _cached(self._thick, n, lambda: self.place.split(torch.full((128,), -c.chord_penalty * n),
+                                                                  torch.zeros(128)))
+            out = vec if out is None else out + vec
+        return out
+
+    def start_fill(self, s) -> None:
+        """At fill block ``s.fill_idx``: keep the span of the block before when it is of the same track, else
+        start from the track's span outside the regenerated bars."""
+        i = s.fill_idx
+        if 0 < i < len(self.fill_tracks) and self.fill_tracks[i] == self.fill_tracks[i - 1]:
+            return
+        given = self.fill_spans[i] if i < len(self.fill_spans) else None
+        s.lo, s.hi = given if given else (None, None)
+
+    def start_track(self, s) -> None:
+        s.lo = s.hi = None
+        s.pitch_sum = s.pitch_n = 0
+
+    def end_track(self, s) -> None:
+        if s.pitch_n:
+            s.centres.append(s.pitch_sum / s.pitch_n)
+
+    def widen(self, s, pitch: int) -> None:
+        """A pitched track played ``pitch``."""
+        if self.cfg.follows_register:
+            s.lo = pitch if s.lo is None else min(s.lo, pitch)
+            s.hi = pitch if s.hi is None else max(s.hi, pitch)
+            s.pitch_sum += pitch
+            s.pitch_n += 1
+
+
+def _cached(cache: dict, key, build) -> torch.Tensor:
+    vec = cache.get(key)
+    if vec is None:
+        if len(cache) >= _MAX_CACHE:
+            cache.clear()
+        vec = cache[key] = build()
+    return vec
+
+
+__all__ = ["LineShaper", "LineShaping"]
