@@ -21,7 +21,8 @@ from .attributes import Attributes, pitch_class
 from .instruments import family_of_program
 from .model.checkpoint import MusicModel
 from .model.config import SamplingConfig
-from .model.grammar import MAX_CHORD_NOTES, NNNConstraint
+from .model.grammar import MAX_CHORD_NOTES, PHRASE_LAG, NNNConstraint
+from .model.key_feedback import KeyFeedback, pitch_class_counts
 from .model.sample import sample
 from .model.shaping import LineShaping
 from .music import Piece, Track
@@ -137,6 +138,20 @@ def harmony_settings(key: str | None, chords, n_bars: int, sampling: SamplingCon
     return out
 
 
+def key_settings(key: str | None, sampling: SamplingConfig, heard: Sequence[int] = ()) -> dict:
+    """The constraint's key biases: the full bias off and on the beat and, with ``sampling.key_feedback``, the
+    key's bare scale and a :class:`KeyFeedback` seeded with ``heard`` (the context's pitched notes)."""
+    out = {"pitch_bias": key_pitch_bias(key, sampling=sampling),
+           "beat_bias": key_pitch_bias(key, on_beat=True, sampling=sampling)}
+    if key and sampling.key_feedback > 0:
+        bare = replace(sampling, tonic_bonus=0.0, tonic_bonus_on_beat=0.0, third_bonus=0.0, fifth_bonus=0.0)
+        tonic, mode = key.split()
+        out.update(plain_bias=key_pitch_bias(key, sampling=bare),
+                   key_feedback=KeyFeedback(pitch_class(tonic), mode, sampling.key_feedback,
+                                            pitch_class_counts(heard)))
+    return out
+
+
 def bar_hits(piece: Piece, track: Track, bar: int) -> frozenset:
     """``(grid step in the bar, pitch)`` of a track's notes in ``bar`` (12 steps per quarter)."""
     start, end = piece.bar_span(bar, bar)
@@ -218,11 +233,11 @@ def generate_new_tracks(
     pitch_ranges, max_chord = track_limits(mm, programs)
     constraint = NNNConstraint(
         tok, programs=programs, bar_steps=bar_steps_of(context, n_bars),
-        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key, sampling=sampling),
-        beat_bias=key_pitch_bias(attributes.key, on_beat=True, sampling=sampling), every_bar=not rests,
+        max_tokens_per_bar=sampling.max_tokens_per_bar, every_bar=not rests,
+        **key_settings(attributes.key, sampling, [n.pitch for t in context.tracks if not t.is_drum for n in t.notes]),
         densities=[density_bin_for(density, d) for _, d in programs], pitch_ranges=pitch_ranges,
         max_chord_notes=max_chord, groove_bias=sampling.groove_bias, shaping=LineShaping.from_sampling(sampling),
-        repeat_free=[m == 1 for m in max_chord], centres=[sum(n.pitch for n in t.notes) / len(t.notes)
+        repeat_free=[m == 1 for m in max_chord], phrase_bias=sampling.phrase_bias, centres=[sum(n.pitch for n in t.notes) / len(t.notes)
                                                  for t in context.tracks if t.notes and not t.is_drum],
         **harmony_settings(attributes.key, attributes.chords, n_bars, sampling),
         register_penalty=sampling.register_penalty,
@@ -255,6 +270,7 @@ def generate_fill(
     prev_hits: list[frozenset] = []
     fill_bars: list[int] = []
     fill_tracks: list[int] = []
+    lag_hits: list[frozenset | None] = []
     spans: dict[int, tuple[int, int] | None] = {}
     for ti in sorted(cells):
         for b in sorted(cells[ti]):
@@ -264,6 +280,9 @@ def generate_fill(
             fill_targets.append((window.tracks[ti].program, window.tracks[ti].is_drum))
             known = window.tracks[ti].is_drum and b > 0 and b - 1 not in cells[ti]
             prev_hits.append(bar_hits(window, window.tracks[ti], b - 1) if known else frozenset())
+            lag = b - PHRASE_LAG
+            pitched_lag = not window.tracks[ti].is_drum and lag >= 0 and lag not in cells[ti]
+            lag_hits.append(bar_hits(window, window.tracks[ti], lag) if pitched_lag else None)
             fill_tracks.append(ti)
         spans[ti] = _kept_span(window, ti, cells[ti])
     if not fill_steps:
@@ -272,12 +291,12 @@ def generate_fill(
     pitch_ranges, max_chord = track_limits(mm, fill_targets)
     constraint = NNNConstraint(
         tok, fill_steps=fill_steps, fill_drum=fill_drum, require_notes=has_context,
-        max_tokens_per_bar=sampling.max_tokens_per_bar, pitch_bias=key_pitch_bias(attributes.key, sampling=sampling),
-        beat_bias=key_pitch_bias(attributes.key, on_beat=True, sampling=sampling), every_bar=not rests,
-        pitch_ranges=pitch_ranges, max_chord_notes=max_chord, groove_bias=sampling.groove_bias,
+        max_tokens_per_bar=sampling.max_tokens_per_bar, every_bar=not rests,
+        **key_settings(attributes.key, sampling, _kept_pitches(window, cells)), pitch_ranges=pitch_ranges, max_chord_notes=max_chord, groove_bias=sampling.groove_bias,
         shaping=LineShaping.from_sampling(sampling), repeat_free=[m == 1 for m in max_chord],
         fill_prev_hits=prev_hits,
-        fill_spans=[spans[ti] for ti in fill_tracks], fill_tracks=fill_tracks,
+        fill_spans=[spans[ti] for ti in fill_tracks], fill_tracks=fill_tracks, phrase_bias=sampling.phrase_bias,
+        fill_lag_hits=lag_hits, fill_bars=fill_bars,
         **harmony_settings(attributes.key, attributes.chords, n_bars, sampling, bars=fill_bars),
         register_penalty=sampling.register_penalty,
     )
@@ -292,6 +311,12 @@ def _kept_span(window: Piece, ti: int, bars: set[int]) -> tuple[int, int] | None
         return None
     kept = [n.pitch for n in track.notes if window.bar_of(n.start) not in bars]
     return (min(kept), max(kept)) if kept else None
+
+
+def _kept_pitches(window: Piece, cells: dict[int, set[int]]) -> list[int]:
+    """Pitches of the window's pitched notes outside the regenerated cells."""
+    return [n.pitch for ti, t in enumerate(window.tracks) if not t.is_drum for n in t.notes
+            if window.bar_of(n.start) not in cells.get(ti, ())]
 
 
 def _with_source_timing(decoded: Piece, source: Piece) -> Piece:

@@ -242,6 +242,56 @@ def test_spread_penalty_starts_a_new_part_away_from_earlier_ones(ranged_model):
     assert min(gaps(spread_penalty=60.0, spread_gap=10)) >= 9.5  # ... until asked (means round to a semitone)
 
 
+def _echo_share(piece: Piece) -> float:
+    """Share of the pitched notes of bars 4.. that repeat (same step, same pitch) a note of the bar 4 before."""
+    from codeplay_nb.generation import bar_hits
+
+    same = total = 0
+    for t in piece.tracks:
+        for b in range(4, piece.n_bars):
+            now = bar_hits(piece, t, b)
+            same, total = same + len(now & bar_hits(piece, t, b - 4)), total + len(now)
+    return same / max(total, 1)
+
+
+def test_phrase_bias_brings_a_phrase_back_four_bars_later(ranged_model):
+    """phrase_bias adds logits towards the notes of the bar four bars before, in a first window (tracks
+    task: bars 0-3 then 4-7 of one track) and in an extension (fills, against the context's bars)."""
+    from codeplay_nb.model.config import decoding_overrides
+
+    def echo(bars: int, **over: float) -> float:
+        with decoding_overrides(out_of_key_penalty=0.0, **over):
+            pieces = [compose(instruments="piano", bars=bars, seed=s, model=ranged_model, tempo=100).piece
+                      for s in range(3)]
+            if bars == 4:
+                pieces = [extend(p, 4, model=ranged_model, seed=7) for p in pieces]
+        return sum(map(_echo_share, pieces)) / len(pieces)
+
+    assert echo(8) < 0.5 and echo(4) < 0.5  # the tiny random model does not repeat itself ...
+    assert echo(8, phrase_bias=60.0) > 0.9  # ... until asked, in one window
+    assert echo(4, phrase_bias=60.0) > 0.9  # and when extending
+
+
+def test_key_feedback_drops_the_emphasis_once_the_key_is_heard(ranged_model):
+    """With key_feedback, the tonic emphasis stops once the notes so far establish the key (Temperley-Kostka-
+    Payne correlation margin), so a huge tonic bonus no longer fills the clip with tonics."""
+    from codeplay_nb.model.config import decoding_overrides
+    from codeplay_nb.model.key_feedback import KeyFeedback
+
+    c_major = KeyFeedback(0, "major", 0.05, [8, 0, 4, 0, 6, 4, 0, 7, 0, 3, 0, 3])
+    assert c_major.established and not KeyFeedback(9, "minor", 0.05, c_major.counts).established
+    assert not KeyFeedback(0, "major", 0.05, [1] * 12).established
+
+    def tonic_share(**over: float) -> float:
+        with decoding_overrides(tonic_bonus=30.0, tonic_bonus_on_beat=30.0, **over):
+            notes = [n for s in range(3) for n in compose(instruments="piano", bars=4, seed=s, model=ranged_model,
+                                                           tempo=100, key="C major").piece.tracks[0].notes]
+        return sum(n.pitch % 12 == 0 for n in notes) / len(notes)
+
+    assert tonic_share() > 0.9
+    assert tonic_share(key_feedback=0.02) < 0.6
+
+
 def test_chord_penalty_thins_chords(ranged_model):
     """chord_penalty subtracts logits from one more note at an onset, per note it already holds."""
     from codeplay_nb.model.config import decoding_overrides

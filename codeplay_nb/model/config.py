@@ -119,6 +119,11 @@ DECODING_DEFAULTS: dict[str, float] = {
     # track's mean pitch (0: off)
     "spread_penalty": 0.0,
     "spread_gap": 12.0,
+    # >0: the tonic/third/fifth emphasis applies only while the notes so far do not establish the requested key
+    # (it must lead every other key by this much correlation with the Temperley-Kostka-Payne profiles); 0: always
+    "key_feedback": 0.0,
+    # pitched tracks: logits added towards the notes of the bar 4 bars before (a phrase returns; 0: off)
+    "phrase_bias": 0.0,
     "guidance": 7.0,  # classifier-free guidance on the genre (1: off; >1 follows it more)
     "drum_guidance": 3.0,  # the same inside drum tracks (weaker: genres whose data has few drums thin them out)
     "auto_chords": 1.0,  # 1: with a key but no chords asked, follow a progression learned from the data
@@ -208,6 +213,8 @@ class SamplingConfig(_JsonMixin):
     chord_penalty: float = _knob("chord_penalty")
     spread_penalty: float = _knob("spread_penalty")
     spread_gap: float = _knob("spread_gap")
+    key_feedback: float = _knob("key_feedback")
+    phrase_bias: float = _knob("phrase_bias")
     guidance: float = _knob("guidance")
     drum_guidance: float = _knob("drum_guidance")
     auto_chords: float = _knob("auto_chords")

@@ -23,10 +23,12 @@ from ..tokenizers.nnn import (
     NNNTokenizer,
 )
 from .config import DECODING_DEFAULTS
+from .key_feedback import KeyFeedback
 from .pitch_bias import PitchPlacement
 from .shaping import LineShaper, LineShaping
 
 DRUM_PITCHES = range(27, 88)
+PHRASE_LAG = 4  # the phrase bias echoes the bar this many bars before (real songs repeat in 4-bar phrases)
 MAX_CHORD_NOTES = 10  # notes starting together in one track; a pitch never repeats within one onset
 
 
@@ -63,6 +65,8 @@ class GrammarState:
     pitch_sum: int = 0  # sum and count of the current pitched track's pitches
     pitch_n: int = 0
     centres: list[float] = field(default_factory=list)  # mean pitch of each earlier pitched track
+    bar_log: dict[int, frozenset] = field(default_factory=dict)  # hits of each finished bar of this track
+    lag_hits: frozenset = frozenset()  # hits of the bar PHRASE_LAG bars before this one (the phrase to echo)
     history: list[int] = field(default_factory=list)
 
 
@@ -110,6 +114,11 @@ class NNNConstraint:
         fill_spans: Sequence[tuple[int, int] | None] = (),
         fill_tracks: Sequence[int] = (),
         centres: Sequence[float] = (),
+        plain_bias: torch.Tensor | None = None,
+        key_feedback: KeyFeedback | None = None,
+        phrase_bias: float = 0.0,
+        fill_lag_hits: Sequence[frozenset | None] = (),
+        fill_bars: Sequence[int] = (),
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
@@ -122,6 +131,14 @@ class NNNConstraint:
         # so a groove is kept from bar to bar unless the model is sure of a change (0: off)
         self.groove_bias = float(groove_bias)
         self.fill_prev_hits = list(fill_prev_hits)  # per fill block: the drum bar before it, from the context
+        # pitched tracks: logits added to the notes (and the steps to them) of the bar PHRASE_LAG bars earlier,
+        # so a phrase comes back as real songs' do (0: off); fills take that bar from the context
+        # (``fill_lag_hits``) or from a block generated earlier in the call (``fill_bars``: each block's bar)
+        self.phrase_bias = float(phrase_bias)
+        self.fill_lag_hits = list(fill_lag_hits)
+        self.fill_bars = list(fill_bars)
+        self.fill_tracks = list(fill_tracks)  # per fill block: the window track it belongs to
+        self._fill_log: dict[tuple[int, int], frozenset] = {}
         # per bar (tracks task) or per fill block: the pitch classes of the chord asked for there (None: none)
         self.chord_tones = [frozenset(c) if c else None for c in chord_tones]
         self.chord_tone_bonus = float(chord_tone_bonus)
@@ -171,6 +188,8 @@ class NNNConstraint:
         bias_sig = None if pitch_bias is None else (
             tuple(pitch_bias.tolist()), None if beat_bias is None else tuple(beat_bias.tolist()))
         scale_sig = None if scale_bias is None else tuple(scale_bias.tolist())
+        if plain_bias is not None:
+            scale_sig = (scale_sig, tuple(plain_bias.tolist()))
         shared_key = (tokenizer.version, v, self.task, max_tokens_per_bar, steps_per_beat, bias_sig, self.every_bar,
                       self.chord_tone_bonus, self.register_penalty, scale_sig, self.chord_root_bonus)
         if shared_key not in _SHARED_MASKS and len(_SHARED_MASKS) >= _MAX_SHARED:
@@ -180,6 +199,10 @@ class NNNConstraint:
         self._singles: dict[str, tuple] = shared[1]
         self._bias: dict[tuple[bool, bool], torch.Tensor] = {}
         self._place = PitchPlacement(self.V, self.pitch0, self.next0)
+        # with ``key_feedback``: while the notes so far establish the requested key, ``plain_bias`` (the key's
+        # scale without its tonic/third/fifth emphasis) replaces the key bias (see :mod:`.key_feedback`)
+        self._keyfb = key_feedback if plain_bias is not None else None
+        self._plain = None if plain_bias is None else self._place.place(plain_bias)
         # repeat, span, chord and spread penalties (see :mod:`.shaping`)
         self._shaper = LineShaper(shaping, self._place, repeat_free=repeat_free, fill_spans=fill_spans,
                                   fill_tracks=fill_tracks)
@@ -303,14 +326,18 @@ class NNNConstraint:
                                  + self._place.classes((root,), self.chord_root_bonus, on_pitch=beats[0],
                                                        on_next=beats[1]))
         else:
+            if bias_key is not None and self._keyfb is not None and self._keyfb.established:
+                bias_key = "plain"  # the key is already heard: its scale, without the emphasis
             if bias_key is not None:  # key control: the bias for this onset's beat position, folded in
-                entry = self._cached((key, bias_key), lambda: entry[0],
-                                     lambda a, e=entry: e[3] + self._bias[bias_key])
+                vec = self._plain if bias_key == "plain" else self._bias[bias_key]
+                entry = self._cached((key, bias_key), lambda: entry[0], lambda a, e=entry: e[3] + vec)
             if chord is not None:  # chords asked for: the bar's chord tones are favoured (pitched tracks)
                 entry = self._cached((key, bias_key, chord), lambda: entry[0],
                                      lambda a, e=entry: e[3] + self._place.classes(chord, self.chord_tone_bonus))
         if self.groove_bias and s.prev_hits and key[5] and not s.resting:
-            entry = self._with_groove(entry)
+            entry = self._with_groove(entry, s.prev_hits, self.groove_bias)
+        elif self.phrase_bias and s.lag_hits and not key[5] and not s.resting:
+            entry = self._with_groove(entry, s.lag_hits, self.phrase_bias)
         if not key[5] and not s.resting and self._shaper.active:
             entry = self._with_line_shaping(entry)
         if not s.chord or not can_play_now(key):
@@ -339,14 +366,13 @@ class NNNConstraint:
             return None  # (called at every step: the vector is built only when the cache misses)
         return lambda add: add + self._place.register(pitch_range, self.register_penalty)
 
-    def _with_groove(self, entry: tuple) -> tuple:
-        """``entry`` with the groove bias: hits of the previous bar at this position (PITCH), one current
-        step later (NEXT), the shift to the previous bar's next onset (SHIFT), or the bar line when the
-        previous bar had nothing more (BAR/TRACK_END/FILL_END)."""
+    def _with_groove(self, entry: tuple, prev: frozenset, b: float) -> tuple:
+        """``entry`` with ``b`` added towards an earlier bar's hits ``prev`` (the previous drum bar: the groove
+        bias; the bar PHRASE_LAG earlier in a pitched track: the phrase bias): its hits at this position
+        (PITCH), one current step later (NEXT), the shift to its next onset (SHIFT), or the bar line when it
+        had nothing more (BAR/TRACK_END/FILL_END)."""
         s = self.state
         add = entry[3].clone()
-        b = self.groove_bias
-        prev = s.prev_hits
         for pos, p in prev:
             if pos == s.pos and (pos, p) not in s.hits and p not in s.chord:
                 add[self.pitch0 + p] += b
@@ -465,12 +491,16 @@ class NNNConstraint:
             s.bars_done = 0
             s.notes_in_track = 0
             s.hits, s.prev_hits = set(), frozenset()
+            s.bar_log, s.lag_hits = {}, frozenset()
             self._shaper.start_track(s)
             s.vel_set = s.dur_set = False
             s.step = None
         elif ph == "expect_bar" or (ph == "in_bar" and k in ("BAR", "REST")):
             s.phase = "in_bar"
+            if ph == "in_bar" and self.phrase_bias:
+                s.bar_log[s.bars_done - 1] = frozenset(s.hits)
             s.bars_done += 1 if k == "BAR" else token - self.rest2 + 2
+            s.lag_hits = s.bar_log.get(s.bars_done - 1 - PHRASE_LAG, frozenset())
             s.resting = k == "REST"
             if s.hits or k == "REST":
                 s.prev_hits = frozenset(s.hits)
@@ -484,6 +514,7 @@ class NNNConstraint:
             given = self.fill_prev_hits[s.fill_idx] if s.fill_idx < len(self.fill_prev_hits) else None
             s.prev_hits = given if given else frozenset(s.hits)
             s.hits = set()
+            s.lag_hits = self._fill_lag() if self.phrase_bias else frozenset()
             self._shaper.start_fill(s)
             s.pos = 0
             s.tokens_in_bar = 0
@@ -501,6 +532,8 @@ class NNNConstraint:
                 s.track_idx += 1
                 s.phase = "expect_track" if s.track_idx < len(self.programs) else "expect_eos"
             elif k == "FILL_END":
+                if self.phrase_bias and s.fill_idx < min(len(self.fill_tracks), len(self.fill_bars)):
+                    self._fill_log[self.fill_tracks[s.fill_idx], self.fill_bars[s.fill_idx]] = frozenset(s.hits)
                 s.fill_idx += 1
                 s.phase = "expect_fill" if s.fill_idx < len(self.fill_steps) else "expect_eos"
             elif k == "SHIFT":
@@ -529,9 +562,22 @@ class NNNConstraint:
                 s.notes_in_track += 1
                 s.notes_in_fills += 1
 
+    def _fill_lag(self) -> frozenset:
+        """The hits of the bar PHRASE_LAG before this fill block's: from the context, else from a block of the
+        same track generated earlier in this call."""
+        i = self.state.fill_idx
+        given = self.fill_lag_hits[i] if i < len(self.fill_lag_hits) else None
+        if given:
+            return given
+        if i < min(len(self.fill_tracks), len(self.fill_bars)):
+            return self._fill_log.get((self.fill_tracks[i], self.fill_bars[i] - PHRASE_LAG), frozenset())
+        return frozenset()
+
     def _widen(self, pitch: int) -> None:
         if not self._current_is_drum():
             self._shaper.widen(self.state, pitch)
+            if self._keyfb is not None:
+                self._keyfb.add(pitch)
 
     def closing_tokens(self) -> list[int]:
         """A shortest legal completion (used only if the context length runs out)."""
