@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -310,6 +311,20 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+VELOCITY_FEATURES = ("velocity_mean", "velocity_std")
+
+
+def comparable_features(real_rows) -> list[int]:
+    """Indices of :data:`FEATURE_NAMES` the two-sample test compares. A corpus whose every real window plays
+    one velocity level (Nottingham's files: velocity 88 throughout) has no dynamics to compare, so the velocity
+    features are left out: they would tell the corpus's velocity resolution, not the music (a trivial tell,
+    like the quantisation grid)."""
+    std = FEATURE_NAMES.index("velocity_std")
+    values = [r[std] for r in real_rows if r[std] is not None and not math.isnan(r[std])]
+    flat = bool(values) and max(values) == 0
+    return [i for i, name in enumerate(FEATURE_NAMES) if not (flat and name in VELOCITY_FEATURES)]
+
+
 def clip_features(piece: Piece, bars: int, stats: dict) -> list[float]:
     """The per-clip feature vector (:data:`FEATURE_NAMES`; ``nan`` where a statistic has no value, with a
     ``has_*`` flag) both classifiers read. Nothing in it depends on the grid or velocity resolution,
@@ -349,8 +364,24 @@ def clip_features(piece: Piece, bars: int, stats: dict) -> list[float]:
 
 
 __all__ = [
-    "FEATURE_NAMES", "GROUPS", "backbeat_share", "bass_stats", "chord_tone_fit", "clip_features",
-    "clip_statistics", "drum_similarity", "empty_bar_shares", "estimate_keys", "family_group", "file_length",
-    "off8_share", "pitch_ranges", "quantise_piece", "quantise_velocity", "repetition", "scale_fit",
+    "FEATURE_NAMES",
+    "GROUPS",
+    "backbeat_share",
+    "bass_stats",
+    "chord_tone_fit",
+    "clip_features",
+    "clip_statistics",
+    "comparable_features",
+    "drum_similarity",
+    "empty_bar_shares",
+    "estimate_keys",
+    "family_group",
+    "file_length",
+    "off8_share",
+    "pitch_ranges",
+    "quantise_piece",
+    "quantise_velocity",
+    "repetition",
+    "scale_fit",
     "silent_bar_share",
 ]

@@ -38,7 +38,14 @@ from .evaluation import (
     window_request,
 )
 from .evaluation_classify import genre_predictability, two_sample_test
-from .evaluation_structure import FEATURE_NAMES, GROUPS, clip_features, clip_statistics, quantise_piece
+from .evaluation_structure import (
+    FEATURE_NAMES,
+    GROUPS,
+    clip_features,
+    clip_statistics,
+    comparable_features,
+    quantise_piece,
+)
 from .metrics import bar_count, crop_bars
 from .music import Piece
 
@@ -232,6 +239,16 @@ def _generate(requests, *, compose_fn, model, bars, seed, temperature, progress)
     return clips
 
 
+def _two_sample(real: list[dict], clips: list[dict]) -> dict:
+    """The two-sample test on the features both sets can be compared on (:func:`comparable_features`)."""
+    keep = comparable_features([w["features"] for w in real])
+    rows = lambda items: [[x["features"][i] for i in keep] for x in items]  # noqa: E731
+    out = two_sample_test(rows(real), rows(clips), [w["song"] for w in real], [w["song"] for w in real],
+                          feature_names=[FEATURE_NAMES[i] for i in keep])
+    out["left_out"] = [name for i, name in enumerate(FEATURE_NAMES) if i not in keep]
+    return out
+
+
 def evaluate_one_model(real: list[dict], *, compose_fn: ComposeFn, model, bars: int, seed: int,
                        temperature: float, genres: Sequence[str], genre_n: int, progress=None,
                        pairing: str = "tracks") -> dict:
@@ -242,9 +259,7 @@ def evaluate_one_model(real: list[dict], *, compose_fn: ComposeFn, model, bars: 
                       temperature=temperature, progress=progress)
     out = {
         "values": aggregate(clips, [r.get("key") for r in requests]),
-        "two_sample": two_sample_test([w["features"] for w in real], [c["features"] for c in clips],
-                                      [w["song"] for w in real], [w["song"] for w in real],
-                                      feature_names=FEATURE_NAMES),
+        "two_sample": _two_sample(real, clips),
         "instruments_exact": _mean(c["controls"]["instruments"] for c in clips),
         "compose_seconds_median": statistics.median(c["seconds"] for c in clips),
         "clips": clips,

@@ -21,6 +21,7 @@ from .attributes import Attributes, pitch_class
 from .instruments import family_of_program
 from .model.checkpoint import MusicModel
 from .model.config import SamplingConfig
+from .model.degrees import DegreeBalance
 from .model.grammar import MAX_CHORD_NOTES, PHRASE_LAG, NNNConstraint
 from .model.key_feedback import KeyFeedback, pitch_class_counts
 from .model.sample import sample
@@ -138,11 +139,18 @@ def harmony_settings(key: str | None, chords, n_bars: int, sampling: SamplingCon
     return out
 
 
-def key_settings(key: str | None, sampling: SamplingConfig, heard: Sequence[int] = ()) -> dict:
-    """The constraint's key biases: the full bias off and on the beat and, with ``sampling.key_feedback``, the
-    key's bare scale and a :class:`KeyFeedback` seeded with ``heard`` (the context's pitched notes)."""
+def key_settings(key: str | None, sampling: SamplingConfig, heard: Sequence[int] = (),
+                 degrees: dict | None = None) -> dict:
+    """The constraint's key biases: the full bias off and on the beat; with ``sampling.key_feedback``, the
+    key's bare scale and a :class:`KeyFeedback`; with ``sampling.degree_balance`` and the training songs'
+    degree rates (``degrees``: ``key_degrees.json``), a :class:`DegreeBalance`; both seeded with ``heard`` (the
+    context's pitched notes)."""
     out = {"pitch_bias": key_pitch_bias(key, sampling=sampling),
            "beat_bias": key_pitch_bias(key, on_beat=True, sampling=sampling)}
+    if key and sampling.degree_balance > 0 and degrees and key.split()[1] in degrees:
+        tonic, mode = key.split()
+        out["degree_balance"] = DegreeBalance(pitch_class(tonic), mode, degrees[mode], sampling.degree_balance,
+                                              pitch_class_counts(heard))
     if key and sampling.key_feedback > 0:
         bare = replace(sampling, tonic_bonus=0.0, tonic_bonus_on_beat=0.0, third_bonus=0.0, fifth_bonus=0.0)
         tonic, mode = key.split()
@@ -234,7 +242,8 @@ def generate_new_tracks(
     constraint = NNNConstraint(
         tok, programs=programs, bar_steps=bar_steps_of(context, n_bars),
         max_tokens_per_bar=sampling.max_tokens_per_bar, every_bar=not rests,
-        **key_settings(attributes.key, sampling, [n.pitch for t in context.tracks if not t.is_drum for n in t.notes]),
+        **key_settings(attributes.key, sampling, [n.pitch for t in context.tracks if not t.is_drum for n in t.notes],
+                      _degrees(mm)),
         densities=[density_bin_for(density, d) for _, d in programs], pitch_ranges=pitch_ranges,
         max_chord_notes=max_chord, groove_bias=sampling.groove_bias, shaping=LineShaping.from_sampling(sampling),
         repeat_free=[m == 1 for m in max_chord], phrase_bias=sampling.phrase_bias, centres=[sum(n.pitch for n in t.notes) / len(t.notes)
@@ -292,7 +301,7 @@ def generate_fill(
     constraint = NNNConstraint(
         tok, fill_steps=fill_steps, fill_drum=fill_drum, require_notes=has_context,
         max_tokens_per_bar=sampling.max_tokens_per_bar, every_bar=not rests,
-        **key_settings(attributes.key, sampling, _kept_pitches(window, cells)), pitch_ranges=pitch_ranges, max_chord_notes=max_chord, groove_bias=sampling.groove_bias,
+        **key_settings(attributes.key, sampling, _kept_pitches(window, cells), _degrees(mm)), pitch_ranges=pitch_ranges, max_chord_notes=max_chord, groove_bias=sampling.groove_bias,
         shaping=LineShaping.from_sampling(sampling), repeat_free=[m == 1 for m in max_chord],
         fill_prev_hits=prev_hits,
         fill_spans=[spans[ti] for ti in fill_tracks], fill_tracks=fill_tracks, phrase_bias=sampling.phrase_bias,
@@ -311,6 +320,10 @@ def _kept_span(window: Piece, ti: int, bars: set[int]) -> tuple[int, int] | None
         return None
     kept = [n.pitch for n in track.notes if window.bar_of(n.start) not in bars]
     return (min(kept), max(kept)) if kept else None
+
+
+def _degrees(mm: MusicModel) -> dict | None:
+    return mm.info.get("key_degrees") if isinstance(mm.info, dict) else None
 
 
 def _kept_pitches(window: Piece, cells: dict[int, set[int]]) -> list[int]:

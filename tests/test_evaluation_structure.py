@@ -256,3 +256,28 @@ def test_genre_predictability_against_chance():
     assert noise["accuracy"] < 0.6
     with pytest.raises(CodeplayError, match="two genres"):
         genre_predictability(x[:5], ["pop"] * 5)
+
+
+def test_velocity_features_left_out_when_the_real_corpus_has_one_velocity():
+    """A corpus that plays one velocity everywhere (Nottingham) cannot be compared on dynamics: the velocity
+    features would tell its velocity resolution, not the music, so the two-sample test leaves them out."""
+    from codeplay_nb.evaluation_structure import comparable_features
+    from codeplay_nb.evaluation_suite import _two_sample
+
+    std = FEATURE_NAMES.index("velocity_std")
+    rng = np.random.default_rng(0)
+
+    def row(vel_std: float) -> list[float]:
+        r = list(rng.normal(size=len(FEATURE_NAMES)))
+        r[std], r[FEATURE_NAMES.index("velocity_mean")] = vel_std, 88.0 + vel_std
+        return r
+
+    flat = [row(0.0) for _ in range(40)]
+    varied = [row(abs(float(rng.normal())) + 0.5) for _ in range(40)]
+    assert len(comparable_features(flat)) == len(FEATURE_NAMES) - 2
+    assert len(comparable_features(varied)) == len(FEATURE_NAMES)
+    real = [{"features": r, "song": f"s{i % 10}"} for i, r in enumerate(flat)]
+    clips = [{"features": r} for r in varied]  # differ only in their velocities
+    result = _two_sample(real, clips)
+    assert result["left_out"] == ["velocity_mean", "velocity_std"]
+    assert result["accuracy"] < 0.75  # the velocities alone would tell them apart every time

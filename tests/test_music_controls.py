@@ -292,6 +292,38 @@ def test_key_feedback_drops_the_emphasis_once_the_key_is_heard(ranged_model):
     assert tonic_share(key_feedback=0.02) < 0.6
 
 
+def test_degree_balance_pulls_pitch_classes_to_the_target_rates(ranged_model):
+    """degree_balance favours the scale degrees a clip is short of against key_degrees.json's rates."""
+    from codeplay_nb.model.config import decoding_overrides
+    from codeplay_nb.model.degrees import DegreeBalance
+
+    major = [0.2, 0.0, 0.14, 0.0, 0.16, 0.09, 0.0, 0.2, 0.0, 0.12, 0.0, 0.08]
+    b = DegreeBalance(2, "major", major, 1.0)  # D major
+    assert abs(b.by_pitch_class).max() < 1e-9  # nothing played yet: nothing to correct
+    for _ in range(20):
+        b.add(62)  # D, the tonic, again and again
+    assert b.by_pitch_class[2] < 0 < b.by_pitch_class[9]  # less tonic, more of the fifth (A)
+
+    def share(pc: int, target: list[float], **over: float) -> float:
+        old = ranged_model.info.get("key_degrees")
+        ranged_model.info["key_degrees"] = {"major": target, "minor": target}
+        try:
+            with decoding_overrides(out_of_key_penalty=0.0, tonic_bonus_on_beat=0.0, third_bonus=0.0,
+                                    fifth_bonus=0.0, **over):
+                notes = [n for s in range(3) for n in compose(instruments="piano", bars=4, seed=s, model=ranged_model,
+                                                              tempo=100, key="C major").piece.tracks[0].notes]
+        finally:
+            ranged_model.info.pop("key_degrees")
+            if old is not None:
+                ranged_model.info["key_degrees"] = old
+        return sum(n.pitch % 12 == pc for n in notes) / len(notes)
+
+    fifths = [0.05] * 12
+    fifths[7] = 0.45
+    assert share(7, fifths) < 0.3  # the tiny random model spreads its pitch classes ...
+    assert share(7, fifths, degree_balance=3.0) > share(7, fifths) + 0.15  # ... the balance pulls to the target
+
+
 def test_chord_penalty_thins_chords(ranged_model):
     """chord_penalty subtracts logits from one more note at an onset, per note it already holds."""
     from codeplay_nb.model.config import decoding_overrides

@@ -22,6 +22,7 @@ MANIFEST_FILE = "data_manifest.json"
 METRICS_FILE = "training_metrics.json"
 RANGES_FILE = "family_ranges.json"  # each family's register in the training data (model/ranges.py)
 PROGRESSIONS_FILE = "chord_progressions.json"  # chord transitions in the training data (model/progressions.py)
+DEGREES_FILE = "key_degrees.json"  # how often the training songs play each scale degree (model/degrees.py)
 
 
 def build_model(config: ModelConfig, vocab_size: int, *, seed: int = 0):
@@ -170,7 +171,8 @@ def _load_cached(path: str) -> MusicModel:
     model.eval()
     info: dict = {}
     for name, key in ((MANIFEST_FILE, "manifest"), (TRAIN_CONFIG_FILE, "train_config"), (METRICS_FILE, "metrics"),
-                      (RANGES_FILE, "family_ranges"), (PROGRESSIONS_FILE, "progressions")):
+                      (RANGES_FILE, "family_ranges"), (PROGRESSIONS_FILE, "progressions"),
+                      (DEGREES_FILE, "key_degrees")):
         if (p / name).exists():
             info[key] = json.loads((p / name).read_text())
     return MusicModel(model=model, tokenizer=tok, path=str(p), info=info)

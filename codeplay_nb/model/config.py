@@ -124,6 +124,9 @@ DECODING_DEFAULTS: dict[str, float] = {
     "key_feedback": 0.0,
     # pitched tracks: logits added towards the notes of the bar 4 bars before (a phrase returns; 0: off)
     "phrase_bias": 0.0,
+    # >0: logits (times log(target / played)) towards the scale degrees a clip is short of, against the
+    # training songs' degree rates (key_degrees.json beside the weights); needs a key; 0: off
+    "degree_balance": 0.0,
     "guidance": 7.0,  # classifier-free guidance on the genre (1: off; >1 follows it more)
     "drum_guidance": 3.0,  # the same inside drum tracks (weaker: genres whose data has few drums thin them out)
     "auto_chords": 1.0,  # 1: with a key but no chords asked, follow a progression learned from the data
@@ -215,6 +218,7 @@ class SamplingConfig(_JsonMixin):
     spread_gap: float = _knob("spread_gap")
     key_feedback: float = _knob("key_feedback")
     phrase_bias: float = _knob("phrase_bias")
+    degree_balance: float = _knob("degree_balance")
     guidance: float = _knob("guidance")
     drum_guidance: float = _knob("drum_guidance")
     auto_chords: float = _knob("auto_chords")

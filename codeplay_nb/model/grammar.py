@@ -23,6 +23,7 @@ from ..tokenizers.nnn import (
     NNNTokenizer,
 )
 from .config import DECODING_DEFAULTS
+from .degrees import DegreeBalance
 from .key_feedback import KeyFeedback
 from .pitch_bias import PitchPlacement
 from .shaping import LineShaper, LineShaping
@@ -116,6 +117,7 @@ class NNNConstraint:
         centres: Sequence[float] = (),
         plain_bias: torch.Tensor | None = None,
         key_feedback: KeyFeedback | None = None,
+        degree_balance: DegreeBalance | None = None,
         phrase_bias: float = 0.0,
         fill_lag_hits: Sequence[frozenset | None] = (),
         fill_bars: Sequence[int] = (),
@@ -203,6 +205,9 @@ class NNNConstraint:
         # scale without its tonic/third/fifth emphasis) replaces the key bias (see :mod:`.key_feedback`)
         self._keyfb = key_feedback if plain_bias is not None else None
         self._plain = None if plain_bias is None else self._place.place(plain_bias)
+        # with ``degree_balance``: logits towards the scale degrees the clip is short of (see :mod:`.degrees`)
+        self._degrees = degree_balance
+        self._degree_vec: torch.Tensor | None = None
         # repeat, span, chord and spread penalties (see :mod:`.shaping`)
         self._shaper = LineShaper(shaping, self._place, repeat_free=repeat_free, fill_spans=fill_spans,
                                   fill_tracks=fill_tracks)
@@ -340,6 +345,8 @@ class NNNConstraint:
             entry = self._with_groove(entry, s.lag_hits, self.phrase_bias)
         if not key[5] and not s.resting and self._shaper.active:
             entry = self._with_line_shaping(entry)
+        if self._degrees is not None and bias_key is not None and not s.resting:
+            entry = self._with_degrees(entry)
         if not s.chord or not can_play_now(key):
             return entry[:4]
         # a pitch already sounding at this onset (or a full chord) is not allowed again
@@ -387,6 +394,12 @@ class NNNConstraint:
             for name in ("BAR", "TRACK_END", "FILL_END"):
                 add[self.id[name]] += b
         return entry[0], entry[1], entry[2], add, entry[4]
+
+    def _with_degrees(self, entry: tuple) -> tuple:
+        if self._degree_vec is None:  # rebuilt after each pitched note
+            per = torch.from_numpy(self._degrees.by_pitch_class).float().repeat(11)[:128]
+            self._degree_vec = self._place.place(per)
+        return entry[0], entry[1], entry[2], entry[3] + self._degree_vec, entry[4]
 
     def _with_line_shaping(self, entry: tuple) -> tuple:
         """``entry`` with the line-shaping penalties (:mod:`.shaping`) added."""
@@ -578,6 +591,9 @@ class NNNConstraint:
             self._shaper.widen(self.state, pitch)
             if self._keyfb is not None:
                 self._keyfb.add(pitch)
+            if self._degrees is not None:
+                self._degrees.add(pitch)
+                self._degree_vec = None
 
     def closing_tokens(self) -> list[int]:
         """A shortest legal completion (used only if the context length runs out)."""
