@@ -119,6 +119,7 @@ DECODING_DEFAULTS: dict[str, float] = {
     # track's mean pitch (0: off)
     "spread_penalty": 0.0,
     "spread_gap": 12.0,
+    "spread_hold": 0.0,  # 1: the spread penalty on every note of a later track, not only its first
     # >0: the tonic/third/fifth emphasis applies only while the notes so far do not establish the requested key
     # (it must lead every other key by this much correlation with the Temperley-Kostka-Payne profiles); 0: always
     "key_feedback": 0.0,
@@ -216,6 +217,7 @@ class SamplingConfig(_JsonMixin):
     chord_penalty: float = _knob("chord_penalty")
     spread_penalty: float = _knob("spread_penalty")
     spread_gap: float = _knob("spread_gap")
+    spread_hold: float = _knob("spread_hold")
     key_feedback: float = _knob("key_feedback")
     phrase_bias: float = _knob("phrase_bias")
     degree_balance: float = _knob("degree_balance")

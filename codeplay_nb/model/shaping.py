@@ -8,7 +8,8 @@
 - **chord**: one more note at an onset loses ``chord_penalty`` logits per note the onset already holds.
 - **spread**: a new track's first note loses ``spread_penalty`` logits per semitone it falls closer than
   ``spread_gap`` to the mean pitch of an earlier track (the context's, then each generated one), so the parts
-  of one request take different registers as a melody and its accompaniment do.
+  of one request take different registers as a melody and its accompaniment do (``spread_hold``: every note of
+  the track, not only its first).
 
 :class:`LineShaper` keeps the per-constraint caches and updates the grammar state's ``lo``/``hi``/``pitch_sum``/
 ``pitch_n``/``centres`` fields; :class:`~codeplay_nb.model.grammar.NNNConstraint` calls it.
@@ -35,13 +36,14 @@ class LineShaping:
     chord_penalty: float = 0.0
     spread_penalty: float = 0.0
     spread_gap: float = 12.0
+    spread_hold: bool = False  # the spread penalty on every note of a later track, not only its first
 
     @classmethod
     def from_sampling(cls, sampling) -> LineShaping:
         """The shaping strengths of a :class:`~codeplay_nb.model.config.SamplingConfig`."""
         return cls(float(sampling.repeat_penalty), int(sampling.repeat_grace), int(sampling.span_limit),
                    float(sampling.span_penalty), float(sampling.chord_penalty), float(sampling.spread_penalty),
-                   float(sampling.spread_gap))
+                   float(sampling.spread_gap), bool(sampling.spread_hold))
 
     @property
     def follows_register(self) -> bool:
@@ -81,7 +83,7 @@ class LineShaper:
         if c.span_penalty and s.lo is not None:
             vec = _cached(self._spans, (s.lo, s.hi), lambda: self.place.span(s.lo, s.hi, c.span_limit, c.span_penalty))
             out = vec if out is None else out + vec
-        if c.spread_penalty and s.lo is None and s.centres and task == "tracks":
+        if c.spread_penalty and (s.lo is None or c.spread_hold) and s.centres and task == "tracks":
             sig = tuple(round(x) for x in s.centres)
             vec = _cached(self._spreads, sig, lambda: self.place.spread(sig, c.spread_gap, c.spread_penalty))
             out = vec if out is None else out + vec
