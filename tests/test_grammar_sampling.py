@@ -261,3 +261,18 @@ def test_the_grammar_accepts_real_encodings(name, data_dir):
     assert c.done
     if name.startswith("real_"):
         assert {"NEXT", "SHIFT", "PITCH"} <= kinds
+
+
+def test_tilted_reorders_within_a_group_and_keeps_its_probability():
+    """The degree balance's tilt changes which pitch is chosen, never how likely a pitch is at all."""
+    import torch
+
+    from codeplay_nb.model.sample import tilted
+
+    scores = torch.tensor([0.5, 1.0, 2.0, -1.0, float("-inf"), 0.3, 0.7])
+    tilt = torch.tensor([0.0, 3.0, -3.0, 1.0, 5.0, 0.0, 0.0])
+    out = tilted(scores, tilt, [(1, 5)])
+    p, q = torch.softmax(scores, 0), torch.softmax(out, 0)
+    assert torch.isclose(p[1:5].sum(), q[1:5].sum()) and torch.allclose(p[[0, 5, 6]], q[[0, 5, 6]])
+    assert q[1] > p[1] and q[2] < p[2] and q[4] == 0  # favoured, disfavoured, still illegal
+    assert torch.equal(tilted(scores, tilt, [(4, 5)]), scores)  # an all-illegal group is left alone

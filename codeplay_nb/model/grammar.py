@@ -208,6 +208,8 @@ class NNNConstraint:
         # with ``degree_balance``: logits towards the scale degrees the clip is short of (see :mod:`.degrees`)
         self._degrees = degree_balance
         self._degree_vec: torch.Tensor | None = None
+        self._tilt_now = False
+        self.tilt_groups = ((self.pitch0, self.pitch0 + 128), (self.next0, self.next0 + len(NEXT_PITCHES)))
         # repeat, span, chord and spread penalties (see :mod:`.shaping`)
         self._shaper = LineShaper(shaping, self._place, repeat_free=repeat_free, fill_spans=fill_spans,
                                   fill_tracks=fill_tracks)
@@ -345,8 +347,9 @@ class NNNConstraint:
             entry = self._with_groove(entry, s.lag_hits, self.phrase_bias)
         if not key[5] and not s.resting and self._shaper.active:
             entry = self._with_line_shaping(entry)
-        if self._degrees is not None and bias_key is not None and not s.resting:
-            entry = self._with_degrees(entry)
+        # the degree balance tilts the choice among pitches without moving probability between playing a note
+        # and moving on (the sampler renormalises each pitch group; see :meth:`tilt`)
+        self._tilt_now = self._degrees is not None and bias_key is not None and not s.resting
         if not s.chord or not can_play_now(key):
             return entry[:4]
         # a pitch already sounding at this onset (or a full chord) is not allowed again
@@ -395,11 +398,17 @@ class NNNConstraint:
                 add[self.id[name]] += b
         return entry[0], entry[1], entry[2], add, entry[4]
 
-    def _with_degrees(self, entry: tuple) -> tuple:
+    def tilt(self) -> torch.Tensor | None:
+        """Logits to add *within* each pitch group (PITCH tokens, NEXT tokens; :attr:`tilt_groups`) at the
+        step :meth:`allowed_info` just described, the sampler keeping each group's total probability: the
+        degree balance (:mod:`.degrees`) changes which pitch is played, not whether one is (added as plain
+        logits it favoured NEXT over SHIFT and moved onsets off the grid). None: nothing to tilt."""
+        if not self._tilt_now:
+            return None
         if self._degree_vec is None:  # rebuilt after each pitched note
             per = torch.from_numpy(self._degrees.by_pitch_class).float().repeat(11)[:128]
             self._degree_vec = self._place.place(per)
-        return entry[0], entry[1], entry[2], entry[3] + self._degree_vec, entry[4]
+        return self._degree_vec
 
     def _with_line_shaping(self, entry: tuple) -> tuple:
         """``entry`` with the line-shaping penalties (:mod:`.shaping`) added."""

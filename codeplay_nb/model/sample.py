@@ -36,6 +36,19 @@ def cached_forward(model, ids: torch.Tensor, past, arg: str | None = None):
     return (last[0] if ids.shape[0] == 1 else last), new
 
 
+def tilted(scores: torch.Tensor, tilt: torch.Tensor, groups) -> torch.Tensor:
+    """``scores + tilt`` inside each ``(start, stop)`` group, shifted so the group keeps its total probability
+    (``logsumexp`` unchanged): the tilt reorders the choice within a group, not the choice of group."""
+    out = scores.clone()
+    for a, b in groups:
+        s = scores[a:b]
+        if not torch.isfinite(s).any():
+            continue
+        t = s + tilt[a:b]
+        out[a:b] = t - (torch.logsumexp(t, 0) - torch.logsumexp(s, 0))
+    return out
+
+
 def _filter(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
     """Reference top-k / top-p filter over the whole vocabulary (a full sort)."""
     if top_k > 0:
@@ -156,6 +169,9 @@ def _sample(model, prompt, constraint, *, temperature, top_k, top_p, seed, max_n
                 total += len(pending)
                 pending = []
             scores = torch.add(add, logits, alpha=inv_t)  # grammar mask and key bias in one
+            tilt = constraint.tilt() if hasattr(constraint, "tilt") else None
+            if tilt is not None:
+                scores = tilted(scores, tilt, constraint.tilt_groups)
             tid = draw(scores, top_k, top_p, gen)
         constraint.advance(tid)
         out.append(tid)
