@@ -124,6 +124,12 @@ def chord_roots(chords, n: int) -> list[int | None]:
     return [chord_root(c) if c else None for c in _bar_labels(chords, n)]
 
 
+def bare_scale_bias(key: str, sampling: SamplingConfig):
+    """The key's scale bias (out-of-key penalty) without its tonic/third/fifth emphasis."""
+    return key_pitch_bias(key, sampling=replace(sampling, tonic_bonus=0.0, tonic_bonus_on_beat=0.0, third_bonus=0.0,
+                                                fifth_bonus=0.0))
+
+
 def harmony_settings(key: str | None, chords, n_bars: int, sampling: SamplingConfig, bars=None) -> dict:
     """The constraint's chord settings: chord tones per bar and, with ``sampling.harmony_bias`` and a key,
     the key's bare scale and the chord roots that take the place of the key's tonic emphasis in chord bars.
@@ -133,8 +139,7 @@ def harmony_settings(key: str | None, chords, n_bars: int, sampling: SamplingCon
         tones, roots = [tones[b] for b in bars], [roots[b] for b in bars]
     out = {"chord_tones": tones, "chord_tone_bonus": sampling.chord_tone_bonus}
     if key and sampling.harmony_bias and any(r is not None for r in roots):
-        bare = replace(sampling, tonic_bonus=0.0, tonic_bonus_on_beat=0.0, third_bonus=0.0, fifth_bonus=0.0)
-        out.update(scale_bias=key_pitch_bias(key, sampling=bare), chord_roots=roots,
+        out.update(scale_bias=bare_scale_bias(key, sampling), chord_roots=roots,
                    chord_root_bonus=sampling.chord_root_bonus)
     return out
 
@@ -152,9 +157,8 @@ def key_settings(key: str | None, sampling: SamplingConfig, heard: Sequence[int]
         out["degree_balance"] = DegreeBalance(pitch_class(tonic), mode, degrees[mode], sampling.degree_balance,
                                               pitch_class_counts(heard))
     if key and sampling.key_feedback > 0:
-        bare = replace(sampling, tonic_bonus=0.0, tonic_bonus_on_beat=0.0, third_bonus=0.0, fifth_bonus=0.0)
         tonic, mode = key.split()
-        out.update(plain_bias=key_pitch_bias(key, sampling=bare),
+        out.update(plain_bias=bare_scale_bias(key, sampling),
                    key_feedback=KeyFeedback(pitch_class(tonic), mode, sampling.key_feedback,
                                             pitch_class_counts(heard)))
     return out

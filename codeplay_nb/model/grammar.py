@@ -139,7 +139,6 @@ class NNNConstraint:
         self.phrase_bias = float(phrase_bias)
         self.fill_lag_hits = list(fill_lag_hits)
         self.fill_bars = list(fill_bars)
-        self.fill_tracks = list(fill_tracks)  # per fill block: the window track it belongs to
         self._fill_log: dict[tuple[int, int], frozenset] = {}
         # per bar (tracks task) or per fill block: the pitch classes of the chord asked for there (None: none)
         self.chord_tones = [frozenset(c) if c else None for c in chord_tones]
@@ -210,9 +209,10 @@ class NNNConstraint:
         self._degree_vec: torch.Tensor | None = None
         self._tilt_now = False
         self.tilt_groups = ((self.pitch0, self.pitch0 + 128), (self.next0, self.next0 + len(NEXT_PITCHES)))
-        # repeat, span, chord and spread penalties (see :mod:`.shaping`)
+        # repeat, span, chord and spread penalties (see :mod:`.shaping`); it holds each fill block's track
         self._shaper = LineShaper(shaping, self._place, repeat_free=repeat_free, fill_spans=fill_spans,
                                   fill_tracks=fill_tracks)
+        self.fill_tracks = self._shaper.fill_tracks  # per fill block: the window track it belongs to (shared)
         if pitch_bias is not None:
             beat_bias = pitch_bias if beat_bias is None else beat_bias
             for now_on in (False, True):
