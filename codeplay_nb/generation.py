@@ -254,6 +254,8 @@ def generate_new_tracks(
                                                  for t in context.tracks if t.notes and not t.is_drum],
         **harmony_settings(attributes.key, attributes.chords, n_bars, sampling),
         register_penalty=sampling.register_penalty,
+        layers=_layers(context, {}) if sampling.cross_penalty else None, first_key=len(context.tracks),
+        grid_penalty=sampling.grid_penalty,
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), context)
@@ -312,9 +314,20 @@ def generate_fill(
         fill_lag_hits=lag_hits, fill_bars=fill_bars,
         **harmony_settings(attributes.key, attributes.chords, n_bars, sampling, bars=fill_bars),
         register_penalty=sampling.register_penalty,
+        layers=_layers(window, cells) if sampling.cross_penalty else None, grid_penalty=sampling.grid_penalty,
     )
     toks = _run(mm, prompt, constraint, sampling, seed, on_token)
     return _with_source_timing(tok.decode_tokens(toks), window)
+
+
+def _layers(window: Piece, cells: dict[int, set[int]]) -> dict[int, dict[int, frozenset]]:
+    """Per pitched track of ``window`` (by index): its hits in each bar it keeps (not in ``cells``)."""
+    out = {}
+    for ti, track in enumerate(window.tracks):
+        if track.is_drum or not track.notes:
+            continue
+        out[ti] = {b: bar_hits(window, track, b) for b in range(window.n_bars) if b not in cells.get(ti, ())}
+    return out
 
 
 def _kept_span(window: Piece, ti: int, bars: set[int]) -> tuple[int, int] | None:

@@ -151,7 +151,8 @@ def test_groove_bias_keeps_drum_bars_alike(ranged_model):
 
 # the line-shaping, phrase and degree pulls all off: a test of one knob turns the others off
 SHAPING_OFF = {"repeat_penalty": 0.0, "repeat_grace": 0.0, "span_penalty": 0.0, "spread_penalty": 0.0,
-               "phrase_bias": 0.0, "degree_balance": 0.0, "chord_penalty": 0.0}
+               "phrase_bias": 0.0, "degree_balance": 0.0, "chord_penalty": 0.0, "cross_penalty": 0.0,
+               "grid_penalty": 0.0}
 
 
 def _repeats_per_bar(piece: Piece) -> int:
@@ -245,6 +246,74 @@ def test_spread_penalty_starts_a_new_part_away_from_earlier_ones(ranged_model):
 
     assert min(gaps(spread_penalty=0.0)) < 10  # nothing keeps the tiny model's parts apart ...
     assert min(gaps(spread_penalty=60.0, spread_gap=10)) >= 9.5  # ... until asked (means round to a semitone)
+
+
+def _crossings(piece: Piece, skip: int = 1) -> int:
+    """Notes of a pitched track that cross an earlier one (above the lowest note of a higher track, or below the
+    highest of a lower one, at that track's latest onset in the bar at or before it), past each track's first
+    ``skip`` notes (the cross penalty knows a track's side from its own notes)."""
+    from codeplay_nb.generation import bar_hits
+
+    tracks = [t for t in piece.tracks if not t.is_drum and t.notes]
+    mean = [sum(n.pitch for n in t.notes) / len(t.notes) for t in tracks]
+    out = 0
+    for i, t in enumerate(tracks):
+        for n in sorted(t.notes, key=lambda n: (n.start, n.pitch))[skip:]:
+            bar = piece.bar_of(n.start)
+            pos = round((n.start - piece.bar_span(bar, bar)[0]) * 12 / piece.tpq)
+            for j, u in enumerate(tracks[:i]):
+                hits = bar_hits(piece, u, bar)
+                last = max((q for q, _ in hits if q <= pos), default=None)
+                if last is None:
+                    continue
+                held = [p for q, p in hits if q == last]
+                out += n.pitch > min(held) if mean[j] > mean[i] else n.pitch < max(held)
+    return out
+
+
+def test_cross_penalty_keeps_parts_on_their_side(ranged_model):
+    """cross_penalty keeps a later part below (above) an earlier one it lies under (over): in a first window
+    (tracks task), an extension (fill blocks against the other track's new blocks) and an infill of the second
+    track under the kept first."""
+    from codeplay_nb.model.config import decoding_overrides
+
+    def crossings(pen: float) -> list[int]:
+        out = []
+        with decoding_overrides(out_of_key_penalty=0.0, **{**SHAPING_OFF, "cross_penalty": pen}):
+            for s in range(3):
+                song = compose(instruments="piano,piano", bars=2, seed=s, model=ranged_model, tempo=100)
+                out.append(_crossings(song.piece, skip=2))
+                out.append(_crossings(extend(song.piece, 2, model=ranged_model, seed=s), skip=2))
+                out.append(_crossings(song.infill(2, tracks=[2], seed=s, model=ranged_model).piece, skip=2))
+        return out
+
+    assert min(crossings(0.0)) > 3  # the tiny model's two piano parts cross freely ...
+    assert max(crossings(60.0)) == 0  # ... and not once they are told apart
+
+
+def _off_grid(piece: Piece) -> float:
+    """Share of the onsets that fall between the 8th notes of their bar."""
+    from codeplay_nb.generation import bar_hits
+
+    hits = [q for t in piece.tracks for b in range(piece.n_bars) for q, _ in bar_hits(piece, t, b)]
+    return sum(q % 6 != 0 for q in hits) / max(len(hits), 1)
+
+
+def test_grid_penalty_keeps_onsets_on_the_eighth_notes(ranged_model):
+    """grid_penalty tilts the shifts towards ones landing on the 8th-note grid (first window and extension),
+    without moving probability between shifting and the other token groups."""
+    from codeplay_nb.model.config import decoding_overrides
+
+    def off(pen: float) -> float:
+        with decoding_overrides(out_of_key_penalty=0.0, **{**SHAPING_OFF, "grid_penalty": pen}):
+            pieces = [compose(instruments="piano,drums", bars=2, seed=s, model=ranged_model, tempo=100).piece
+                      for s in range(3)]
+            pieces += [extend(p, 2, model=ranged_model, seed=5) for p in pieces]
+        return sum(map(_off_grid, pieces)) / len(pieces)
+
+    loose, tight = off(0.0), off(30.0)
+    assert loose > 0.5  # the random tiny model lands anywhere ...
+    assert tight < loose / 4  # ... and on the grid when told (NEXT after an off-grid start may still leave it)
 
 
 def _echo_share(piece: Piece) -> float:

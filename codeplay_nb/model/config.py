@@ -127,6 +127,12 @@ DECODING_DEFAULTS: dict[str, float] = {
     "spread_penalty": 1.0,
     "spread_gap": 12.0,
     "spread_hold": 0.0,  # 1: the spread penalty on every note of a later track, not only its first
+    # a later pitched track, once below (above) an earlier one: logits per semitone a note would cross the
+    # earlier track's note sounding at that onset (0: off)
+    "cross_penalty": 0.0,
+    # logits off a SHIFT that lands between the 8th notes, as a tilt among the shifts (whether a track moves on
+    # is the model's; how far, less often off the grid; 0: off)
+    "grid_penalty": 0.0,
     # >0: the tonic/third/fifth emphasis applies only while the notes so far do not establish the requested key
     # (it must lead every other key by this much correlation with the Temperley-Kostka-Payne profiles); 0: always
     "key_feedback": 0.0,
@@ -227,6 +233,8 @@ class SamplingConfig(_JsonMixin):
     spread_penalty: float = _knob("spread_penalty")
     spread_gap: float = _knob("spread_gap")
     spread_hold: float = _knob("spread_hold")
+    cross_penalty: float = _knob("cross_penalty")
+    grid_penalty: float = _knob("grid_penalty")
     key_feedback: float = _knob("key_feedback")
     phrase_bias: float = _knob("phrase_bias")
     degree_balance: float = _knob("degree_balance")

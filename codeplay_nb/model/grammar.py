@@ -121,6 +121,9 @@ class NNNConstraint:
         phrase_bias: float = 0.0,
         fill_lag_hits: Sequence[frozenset | None] = (),
         fill_bars: Sequence[int] = (),
+        layers: dict | None = None,
+        first_key: int = 0,
+        grid_penalty: float = 0.0,
     ) -> None:
         self.tok = tokenizer
         self.programs = list(programs)
@@ -208,10 +211,20 @@ class NNNConstraint:
         self._degrees = degree_balance
         self._degree_vec: torch.Tensor | None = None
         self._tilt_now = False
-        self.tilt_groups = ((self.pitch0, self.pitch0 + 128), (self.next0, self.next0 + len(NEXT_PITCHES)))
+        # with ``grid_penalty``: logits off a shift that lands between the 8th notes (a tilt among the shifts)
+        self.grid_penalty = float(grid_penalty)
+        self._grid_vecs: dict[int, torch.Tensor] = {}
+        # the token groups a tilt keeps the probability of: pitches now, pitches one step on, and where the next
+        # onset lands (a shift, or the bar line / end of the track or fill block)
+        moves = [*range(self.shift0, self.shift0 + MAX_SHIFT_STEPS), t["BAR"], t["TRACK_END"], t["FILL_END"]]
+        self.tilt_groups = ((self.pitch0, self.pitch0 + 128), (self.next0, self.next0 + len(NEXT_PITCHES)),
+                            torch.tensor(moves))
         # repeat, span, chord and spread penalties (see :mod:`.shaping`); it holds each fill block's track
+        # (``layers``: the context's pitched tracks, key -> bar -> hits, for the cross penalty; ``first_key``: the
+        # key of the first new track)
         self._shaper = LineShaper(shaping, self._place, repeat_free=repeat_free, fill_spans=fill_spans,
-                                  fill_tracks=fill_tracks)
+                                  fill_tracks=fill_tracks, task=self.task, fill_bars=self.fill_bars, layers=layers,
+                                  first_key=first_key)
         self.fill_tracks = self._shaper.fill_tracks  # per fill block: the window track it belongs to (shared)
         if pitch_bias is not None:
             beat_bias = pitch_bias if beat_bias is None else beat_bias
@@ -399,16 +412,37 @@ class NNNConstraint:
         return entry[0], entry[1], entry[2], add, entry[4]
 
     def tilt(self) -> torch.Tensor | None:
-        """Logits to add *within* each pitch group (PITCH tokens, NEXT tokens; :attr:`tilt_groups`) at the
-        step :meth:`allowed_info` just described, the sampler keeping each group's total probability: the
-        degree balance (:mod:`.degrees`) changes which pitch is played, not whether one is (added as plain
-        logits it favoured NEXT over SHIFT and moved onsets off the grid). None: nothing to tilt."""
-        if not self._tilt_now:
+        """Logits to add *within* each token group (PITCH tokens, NEXT tokens, SHIFT tokens;
+        :attr:`tilt_groups`) at the step :meth:`allowed_info` just described, the sampler keeping each group's
+        total probability: the degree balance (:mod:`.degrees`) changes which pitch is played, not whether one
+        is (added as plain logits it favoured NEXT over SHIFT and moved onsets off the grid); the grid penalty
+        changes how far a shift moves, not whether the track moves on. None: nothing to tilt."""
+        s = self.state
+        if s.phase != "in_bar" or s.resting:
             return None
-        if self._degree_vec is None:  # rebuilt after each pitched note
-            per = torch.from_numpy(self._degrees.by_pitch_class).float().repeat(11)[:128]
-            self._degree_vec = self._place.place(per)
-        return self._degree_vec
+        out = None
+        if self._tilt_now:
+            if self._degree_vec is None:  # rebuilt after each pitched note
+                per = torch.from_numpy(self._degrees.by_pitch_class).float().repeat(11)[:128]
+                self._degree_vec = self._place.place(per)
+            out = self._degree_vec
+        if self.grid_penalty:
+            vec = self._grid_vec(s.pos % (self.steps_per_beat // 2))
+            out = vec if out is None else out + vec
+        return out
+
+    def _grid_vec(self, phase: int) -> torch.Tensor:
+        """-grid_penalty on the SHIFT tokens that move from a position ``phase`` steps past an 8th note to a
+        position off the 8th-note grid (the bar line is on it)."""
+        vec = self._grid_vecs.get(phase)
+        if vec is None:
+            eighth = self.steps_per_beat // 2
+            vec = torch.zeros(self.V)
+            for k in range(1, MAX_SHIFT_STEPS + 1):
+                if (phase + k) % eighth:
+                    vec[self.shift0 + k - 1] = -self.grid_penalty
+            self._grid_vecs[phase] = vec
+        return vec
 
     def _with_line_shaping(self, entry: tuple) -> tuple:
         """``entry`` with the line-shaping penalties (:mod:`.shaping`) added."""

@@ -37,15 +37,17 @@ def cached_forward(model, ids: torch.Tensor, past, arg: str | None = None):
 
 
 def tilted(scores: torch.Tensor, tilt: torch.Tensor, groups) -> torch.Tensor:
-    """``scores + tilt`` inside each ``(start, stop)`` group, shifted so the group keeps its total probability
-    (``logsumexp`` unchanged): the tilt reorders the choice within a group, not the choice of group."""
+    """``scores + tilt`` inside each group (a ``(start, stop)`` range or a tensor of token ids), shifted so the
+    group keeps its total probability (``logsumexp`` unchanged): the tilt reorders the choice within a group,
+    not the choice of group."""
     out = scores.clone()
-    for a, b in groups:
-        s = scores[a:b]
+    for g in groups:
+        at = slice(*g) if isinstance(g, tuple) else g
+        s = scores[at]
         if not torch.isfinite(s).any():
             continue
-        t = s + tilt[a:b]
-        out[a:b] = t - (torch.logsumexp(t, 0) - torch.logsumexp(s, 0))
+        t = s + tilt[at]
+        out[at] = t - (torch.logsumexp(t, 0) - torch.logsumexp(s, 0))
     return out
 
 
