@@ -211,7 +211,7 @@ class NNNConstraint:
         self._degrees = degree_balance
         self._degree_vec: torch.Tensor | None = None
         self._tilt_now = False
-        # with ``grid_penalty``: logits off a shift that lands between the 8th notes (a tilt among the shifts)
+        # with ``grid_penalty``: logits off a shift that lands between the 8th notes (a tilt among the moves)
         self.grid_penalty = float(grid_penalty)
         self._grid_vecs: dict[int, torch.Tensor] = {}
         # the token groups a tilt keeps the probability of: pitches now, pitches one step on, and where the next
@@ -412,8 +412,8 @@ class NNNConstraint:
         return entry[0], entry[1], entry[2], add, entry[4]
 
     def tilt(self) -> torch.Tensor | None:
-        """Logits to add *within* each token group (PITCH tokens, NEXT tokens, SHIFT tokens;
-        :attr:`tilt_groups`) at the step :meth:`allowed_info` just described, the sampler keeping each group's
+        """Logits to add *within* each token group (PITCH tokens, NEXT tokens, the moves: SHIFT tokens and the
+        bar line / end of track or fill block; :attr:`tilt_groups`) at the step :meth:`allowed_info` just described, the sampler keeping each group's
         total probability: the degree balance (:mod:`.degrees`) changes which pitch is played, not whether one
         is (added as plain logits it favoured NEXT over SHIFT and moved onsets off the grid); the grid penalty
         changes how far a shift moves, not whether the track moves on. None: nothing to tilt."""
