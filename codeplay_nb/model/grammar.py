@@ -216,9 +216,10 @@ class NNNConstraint:
         self._grid_vecs: dict[int, torch.Tensor] = {}
         # the token groups a tilt keeps the probability of: pitches now, pitches one step on, and where the next
         # onset lands (a shift, or the bar line / end of the track or fill block)
+        # (the moves only when the grid tilt can touch them: a zero tilt leaves a group as it is)
         moves = [*range(self.shift0, self.shift0 + MAX_SHIFT_STEPS), t["BAR"], t["TRACK_END"], t["FILL_END"]]
         self.tilt_groups = ((self.pitch0, self.pitch0 + 128), (self.next0, self.next0 + len(NEXT_PITCHES)),
-                            torch.tensor(moves))
+                            *((torch.tensor(moves),) if self.grid_penalty else ()))
         # repeat, span, chord and spread penalties (see :mod:`.shaping`); it holds each fill block's track
         # (``layers``: the context's pitched tracks, key -> bar -> hits, for the cross penalty; ``first_key``: the
         # key of the first new track)
@@ -446,7 +447,7 @@ class NNNConstraint:
 
     def _with_line_shaping(self, entry: tuple) -> tuple:
         """``entry`` with the line-shaping penalties (:mod:`.shaping`) added."""
-        extra = self._shaper.extra(self.state, self._target(), self.task)
+        extra = self._shaper.extra(self.state, self._target())
         if extra is None:
             return entry
         return entry[0], entry[1], entry[2], entry[3] + extra, entry[4]

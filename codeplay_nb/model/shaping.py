@@ -84,7 +84,7 @@ class LineShaper:
         c = self.cfg
         return bool(c.repeat_penalty or c.span_penalty or c.chord_penalty or c.spread_penalty or c.cross_penalty)
 
-    def extra(self, s, target: int, task: str) -> torch.Tensor | None:
+    def extra(self, s, target: int) -> torch.Tensor | None:
         """The logits to add at grammar state ``s`` while writing target ``target`` (None: nothing)."""
         c = self.cfg
         out = None
@@ -97,7 +97,7 @@ class LineShaper:
         if c.span_penalty and s.lo is not None:
             vec = _cached(self._spans, (s.lo, s.hi), lambda: self.place.span(s.lo, s.hi, c.span_limit, c.span_penalty))
             out = vec if out is None else out + vec
-        if c.spread_penalty and (s.lo is None or c.spread_hold) and s.centres and task == "tracks":
+        if c.spread_penalty and (s.lo is None or c.spread_hold) and s.centres and self.task == "tracks":
             sig = tuple(round(x) for x in s.centres)
             vec = _cached(self._spreads, sig, lambda: self.place.spread(sig, c.spread_gap, c.spread_penalty))
             out = vec if out is None else out + vec
