@@ -224,6 +224,16 @@ def test_named_instruments_rank_above_implied_ones():
     assert "drums" not in classify("punk rock, no drums").instruments
 
 
+def test_an_instrument_word_inside_a_style_name_does_not_hide_the_styles_other_instruments():
+    # "synth" in "synth pop" is part of the style's name, not a separate request: the style's drums stay implied
+    a = classify("an upbeat synth pop song")
+    src = a.probabilities["instrument_source"]
+    assert src["synth"] == "named" and src.get("drums") == "implied"
+    # a separately named instrument still makes the style's others less likely
+    b = classify("an upbeat synthpop song with piano")
+    assert "drums" not in b.instruments and b.probabilities["instruments"]["drums"] < a.probabilities["instruments"]["drums"]
+
+
 @pytest.mark.parametrize(
     ("prompt", "genre", "emotion", "tbin", "instruments"),
     [

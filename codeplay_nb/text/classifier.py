@@ -14,6 +14,7 @@ heads, ``Attributes.probabilities`` carries two extra entries for the UI:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +25,7 @@ from ..errors import CodeplayError
 from .backbones import TransformerBackbone, load_backbone
 from .combine import WEIGHTS, Weights, combine, style_evidence
 from .lexicon import is_held_out
-from .rules import RuleFindings, find_rules
+from .rules import RuleFindings, find_instruments, find_rules
 from .styles import find_styles, gloss_korean, has_hangul
 
 if TYPE_CHECKING:
@@ -102,7 +103,13 @@ class PromptClassifier:
         language = r["language"]
         foreign = language not in ("English", "Korean")
         evidence = style_evidence(r["matches"], r["sims"].get("styles"), self.bank.styles, w)
-        res = combine(r["head"], r["sims"], rules, evidence, foreign, w)
+        # an instrument word that modifies a style's name ("synth pop", not "gospel choir", whose last word names
+        # what is asked for) is not a separate request
+        in_styles = frozenset(
+            f for m in r["matches"]
+            for f in set(find_instruments(m.phrase, self.vocabulary)[0])
+            - set(find_instruments(re.split(r"[\s-]+", m.phrase.strip())[-1], self.vocabulary)[0]))
+        res = combine(r["head"], r["sims"], rules, evidence, foreign, w, in_style_names=in_styles)
         notes = list(r["notes"])
         if rules.excluded_instruments:
             notes.append(f"asked for no {', '.join(rules.excluded_instruments)}")

@@ -231,7 +231,7 @@ INSTRUMENT_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "drums": (
         "drums", "drum kit", "percussion", "snare", "kick drum", "hi-hats", "cymbals", "toms", "bongos",
-        "congas", "timpani", "taiko", "taiko drums", "tambourine", "drum machine", "909", "brushed drums",
+        "congas", "timpani", "taiko", "taiko drums", "tambourine", "drum machine", "909", "brushed drums", "brushes",
         "cajon", "shaker", "drum", "beat", "beats", "breakbeats", "snare drum", "hand drums", "djembe",
         "drumming", "war drums", "claps",
     ),
