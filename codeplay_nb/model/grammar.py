@@ -27,6 +27,7 @@ from .degrees import DegreeBalance
 from .key_feedback import KeyFeedback
 from .pitch_bias import PitchPlacement
 from .shaping import LineShaper, LineShaping
+from .tilts import StepTilt
 
 DRUM_PITCHES = range(27, 88)
 PHRASE_LAG = 4  # the phrase bias echoes the bar this many bars before (real songs repeat in 4-bar phrases)
@@ -207,19 +208,11 @@ class NNNConstraint:
         # scale without its tonic/third/fifth emphasis) replaces the key bias (see :mod:`.key_feedback`)
         self._keyfb = key_feedback if plain_bias is not None else None
         self._plain = None if plain_bias is None else self._place.place(plain_bias)
-        # with ``degree_balance``: logits towards the scale degrees the clip is short of (see :mod:`.degrees`)
-        self._degrees = degree_balance
-        self._degree_vec: torch.Tensor | None = None
-        self._tilt_now = False
-        # with ``grid_penalty``: logits off a shift that lands between the 8th notes (a tilt among the moves)
-        self.grid_penalty = float(grid_penalty)
-        self._grid_vecs: dict[int, torch.Tensor] = {}
-        # the token groups a tilt keeps the probability of: pitches now, pitches one step on, and where the next
-        # onset lands (a shift, or the bar line / end of the track or fill block)
-        # (the moves only when the grid tilt can touch them: a zero tilt leaves a group as it is)
-        moves = [*range(self.shift0, self.shift0 + MAX_SHIFT_STEPS), t["BAR"], t["TRACK_END"], t["FILL_END"]]
-        self.tilt_groups = ((self.pitch0, self.pitch0 + 128), (self.next0, self.next0 + len(NEXT_PITCHES)),
-                            *((torch.tensor(moves),) if self.grid_penalty else ()))
+        # within-group tilts (see :mod:`.tilts`): the degree balance (towards the scale degrees the clip is short
+        # of) and the grid penalty (off shifts that land between the 8th notes)
+        self._tilt = StepTilt(self._place, v, t, steps_per_beat=steps_per_beat, degree_balance=degree_balance,
+                              grid_penalty=grid_penalty)
+        self.tilt_groups = self._tilt.groups
         # repeat, span, chord and spread penalties (see :mod:`.shaping`); it holds each fill block's track
         # (``layers``: the context's pitched tracks, key -> bar -> hits, for the cross penalty; ``first_key``: the
         # key of the first new track)
@@ -363,7 +356,7 @@ class NNNConstraint:
             entry = self._with_line_shaping(entry)
         # the degree balance tilts the choice among pitches without moving probability between playing a note
         # and moving on (the sampler renormalises each pitch group; see :meth:`tilt`)
-        self._tilt_now = self._degrees is not None and bias_key is not None and not s.resting
+        self._tilt.degrees_now = bias_key is not None and not s.resting
         if not s.chord or not can_play_now(key):
             return entry[:4]
         # a pitch already sounding at this onset (or a full chord) is not allowed again
@@ -413,37 +406,13 @@ class NNNConstraint:
         return entry[0], entry[1], entry[2], add, entry[4]
 
     def tilt(self) -> torch.Tensor | None:
-        """Logits to add *within* each token group (PITCH tokens, NEXT tokens, the moves: SHIFT tokens and the
-        bar line / end of track or fill block; :attr:`tilt_groups`) at the step :meth:`allowed_info` just described, the sampler keeping each group's
-        total probability: the degree balance (:mod:`.degrees`) changes which pitch is played, not whether one
-        is (added as plain logits it favoured NEXT over SHIFT and moved onsets off the grid); the grid penalty
-        changes how far a shift moves, not whether the track moves on. None: nothing to tilt."""
+        """Logits to add *within* each token group (:attr:`tilt_groups`: PITCH tokens, NEXT tokens, the moves) at
+        the step :meth:`allowed_info` just described, the sampler keeping each group's total probability
+        (:mod:`.tilts`). None: nothing to tilt."""
         s = self.state
         if s.phase != "in_bar" or s.resting:
             return None
-        out = None
-        if self._tilt_now:
-            if self._degree_vec is None:  # rebuilt after each pitched note
-                per = torch.from_numpy(self._degrees.by_pitch_class).float().repeat(11)[:128]
-                self._degree_vec = self._place.place(per)
-            out = self._degree_vec
-        if self.grid_penalty:
-            vec = self._grid_vec(s.pos % (self.steps_per_beat // 2))
-            out = vec if out is None else out + vec
-        return out
-
-    def _grid_vec(self, phase: int) -> torch.Tensor:
-        """-grid_penalty on the SHIFT tokens that move from a position ``phase`` steps past an 8th note to a
-        position off the 8th-note grid (the bar line is on it)."""
-        vec = self._grid_vecs.get(phase)
-        if vec is None:
-            eighth = self.steps_per_beat // 2
-            vec = torch.zeros(self.V)
-            for k in range(1, MAX_SHIFT_STEPS + 1):
-                if (phase + k) % eighth:
-                    vec[self.shift0 + k - 1] = -self.grid_penalty
-            self._grid_vecs[phase] = vec
-        return vec
+        return self._tilt.vector(s.pos)
 
     def _with_line_shaping(self, entry: tuple) -> tuple:
         """``entry`` with the line-shaping penalties (:mod:`.shaping`) added."""
@@ -635,9 +604,7 @@ class NNNConstraint:
             self._shaper.widen(self.state, pitch)
             if self._keyfb is not None:
                 self._keyfb.add(pitch)
-            if self._degrees is not None:
-                self._degrees.add(pitch)
-                self._degree_vec = None
+            self._tilt.played(pitch)
 
     def closing_tokens(self) -> list[int]:
         """A shortest legal completion (used only if the context length runs out)."""
