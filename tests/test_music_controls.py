@@ -18,6 +18,7 @@ from codeplay_nb.chords import parse_chords
 from codeplay_nb.editing import extend, window_attributes
 from codeplay_nb.errors import CodeplayError
 from codeplay_nb.generation import density_bin_for
+from codeplay_nb.model.config import SHAPING_KNOBS
 from codeplay_nb.music import Note, Piece, Track, make_piece
 from codeplay_nb.tokenizers.nnn import NNNTokenizer, density_bin
 
@@ -150,9 +151,7 @@ def test_groove_bias_keeps_drum_bars_alike(ranged_model):
 
 
 # the line-shaping, phrase and degree pulls all off: a test of one knob turns the others off
-SHAPING_OFF = {"repeat_penalty": 0.0, "repeat_grace": 0.0, "span_penalty": 0.0, "spread_penalty": 0.0,
-               "phrase_bias": 0.0, "degree_balance": 0.0, "chord_penalty": 0.0, "cross_penalty": 0.0,
-               "grid_penalty": 0.0}
+SHAPING_OFF = dict.fromkeys(SHAPING_KNOBS, 0.0)
 
 
 def _repeats_per_bar(piece: Piece) -> int:

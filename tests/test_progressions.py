@@ -76,7 +76,7 @@ def test_chosen_chords_get_their_own_chord_tone_strength(tiny_model):
     ``chord_tone_bonus``."""
     from codeplay_nb import compose
     from codeplay_nb.chords import chord_pitch_classes
-    from codeplay_nb.model.config import decoding_overrides
+    from codeplay_nb.model.config import SHAPING_KNOBS, decoding_overrides
 
     stats = {"major": {"start": {"0_maj": 1}, "next": {"0_maj": {"5_maj": 1}, "5_maj": {"7_7": 1}, "7_7": {"0_maj": 1}}}}
 
@@ -87,7 +87,7 @@ def test_chosen_chords_get_their_own_chord_tone_strength(tiny_model):
 
     # the line-shaping, phrase and degree pulls off: they pull notes off a chord (a repeated chord tone, an
     # echo of a bar with another chord)
-    off = dict(repeat_penalty=0, span_penalty=0, spread_penalty=0, phrase_bias=0, degree_balance=0)
+    off = dict.fromkeys(SHAPING_KNOBS, 0.0)  # the line-shaping, phrase, degree and grid pulls
     tiny_model.info["progressions"] = stats
     try:
         kw = dict(bars=8, instruments=["piano", "strings"], key="G major", seed=4, model=tiny_model)

@@ -182,6 +182,9 @@ def decoding_overrides(**values: float):
 
 
 KEY_BIASES = ("out_of_key_penalty", "tonic_bonus", "tonic_bonus_on_beat", "third_bonus", "fifth_bonus")
+# the line-shaping (model/shaping.py), phrase, degree and grid pulls: what a test of one decoding knob turns off
+SHAPING_KNOBS = ("repeat_penalty", "repeat_grace", "span_penalty", "spread_penalty", "chord_penalty", "cross_penalty",
+                 "phrase_bias", "degree_balance", "grid_penalty")
 
 
 def plan_strengths(sampling: SamplingConfig | None = None, *, chords_chosen: bool, key_chosen: bool) -> dict[str, float]:
