@@ -406,3 +406,21 @@ def test_importing_text_package_loads_no_torch():
     code = "import sys, codeplay_nb.text, codeplay_nb.cli.classify; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "genre", "style"),
+    [
+        ("in the style of daft punk", "electronic", "house"),  # not punk rock
+        ("something like hans zimmer but smaller", "classical", "film score"),
+        ("metallica style riff", "rock", "thrash metal"),
+        ("방탄소년단 같은 노래", "pop", "k-pop"),  # a Korean spelling
+    ],
+)
+def test_artists_and_works_imply_their_style(prompt, genre, style):
+    from codeplay_nb.text.styles import load_artists, load_styles
+
+    assert set(load_artists().values()) <= {s.name for s in load_styles()}
+    a = classify(prompt)
+    assert a.genre == genre
+    assert style in a.probabilities["reading"]["styles"]

@@ -105,10 +105,11 @@ class PromptClassifier:
         evidence = style_evidence(r["matches"], r["sims"].get("styles"), self.bank.styles, w)
         # an instrument word that modifies a style's name ("synth pop", not "gospel choir", whose last word names
         # what is asked for) is not a separate request
-        in_styles = frozenset(
-            f for m in r["matches"]
-            for f in set(find_instruments(m.phrase, self.vocabulary)[0])
-            - set(find_instruments(re.split(r"[\s-]+", m.phrase.strip())[-1], self.vocabulary)[0]))
+        in_styles: dict[str, frozenset[str]] = {}
+        for m in r["matches"]:
+            inside = (set(find_instruments(m.phrase, self.vocabulary)[0])
+                      - set(find_instruments(re.split(r"[\s-]+", m.phrase.strip())[-1], self.vocabulary)[0]))
+            in_styles[m.style.name] = in_styles.get(m.style.name, frozenset()) | inside
         res = combine(r["head"], r["sims"], rules, evidence, foreign, w, in_style_names=in_styles)
         notes = list(r["notes"])
         if rules.excluded_instruments:

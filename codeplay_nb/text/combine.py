@@ -115,10 +115,12 @@ def _base(head: dict[str, float], labels, sims, w_zs: float, w: Weights) -> dict
 
 
 def combine(hp: dict[str, dict[str, float]], sims: dict | None, rules: RuleFindings, evidence: list[Evidence],
-            foreign: bool, w: Weights = WEIGHTS, *, in_style_names: frozenset[str] = frozenset()) -> dict:
+            foreign: bool, w: Weights = WEIGHTS, *, in_style_names: dict[str, frozenset[str]] | None = None) -> dict:
     """Probabilities per head, the chosen labels, and the instruments with their source. ``in_style_names``:
-    named families whose word is part of a named style ("synth" in "synth pop"): they are still returned as
-    named, but do not make the style's other instruments less likely, as a separately named instrument does."""
+    style -> the named families whose word is part of that style's name in the prompt ("synth" in "synth pop"):
+    they are still returned as named, but do not make that style's other instruments less likely, as a
+    separately named instrument does (another style's instruments still are: "piano sonata ... classical")."""
+    in_style_names = in_style_names or {}
     sims = sims or {}
     # genre
     g = _base(hp["genre"], (*GENRES, NO_GENRE), sims.get("genre"), w.zs_genre, w)
@@ -162,7 +164,7 @@ def combine(hp: dict[str, dict[str, float]], sims: dict | None, rules: RuleFindi
     inst_p = {f: min(hp["instruments"].get(f, 0.0), w.head_instrument_cap) for f in INSTRUMENTS}
     for ev in evidence:
         kind_w = IMPLIED_INSTRUMENT[ev.style.kind]
-        if set(rules.instruments) - in_style_names and ev.style.kind != "ensemble":
+        if set(rules.instruments) - in_style_names.get(ev.style.name, frozenset()) and ev.style.kind != "ensemble":
             kind_w *= 0.75
         scale = kind_w * (min(1.0, ev.weight) if ev.source == "similar" else (0.8 if ev.weight < 0.5 else 1.0))
         for f in ev.style.instruments:

@@ -86,6 +86,20 @@ def load_styles() -> tuple[Style, ...]:
 
 
 @lru_cache(maxsize=1)
+def load_artists() -> dict[str, str]:
+    """``artists.tsv``: a name people use in prompts (artist, composer, band, game) -> the style row it implies."""
+    lines = [ln for ln in (DATA_DIR / "artists.tsv").read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
+    names = {s.name for s in load_styles()}
+    out = {}
+    for row in csv.DictReader(lines, delimiter="\t"):
+        name, style = row["name"].strip().lower(), row["style"].strip()
+        if style not in names:
+            raise ValueError(f"artists.tsv: {name!r} names no row of styles.tsv ({style!r})")
+        out[name] = style
+    return out
+
+
+@lru_cache(maxsize=1)
 def korean_words() -> dict[str, str]:
     """Korean word (stem) -> English gloss, from ``words_ko.tsv`` plus the Korean style aliases."""
     lines = [ln for ln in (DATA_DIR / "words_ko.tsv").read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
@@ -93,15 +107,23 @@ def korean_words() -> dict[str, str]:
     for s in load_styles():
         for k in s.korean:
             table.setdefault(k.lower(), s.name)
+    for name, style in load_artists().items():
+        if has_hangul(name):
+            table.setdefault(name, style)
     return table
 
 
 @lru_cache(maxsize=1)
 def _style_pattern() -> tuple[re.Pattern, dict[str, int]]:
     index: dict[str, int] = {}
-    for i, s in enumerate(load_styles()):
+    styles = load_styles()
+    for i, s in enumerate(styles):
         for phrase in (s.name, *s.aliases):
             index.setdefault(phrase.lower(), i)
+    row = {s.name: i for i, s in enumerate(styles)}
+    for name, style in load_artists().items():
+        if not has_hangul(name):
+            index.setdefault(name, row[style])
     alts = sorted(index, key=len, reverse=True)
     body = "|".join(re.escape(a).replace(r"\ ", r"[\s-]?").replace(r"\-", r"[\s-]?") for a in alts)
     return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])"), {re.sub(r"[\s-]+", "", k): v for k, v in index.items()}
