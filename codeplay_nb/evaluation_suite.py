@@ -215,7 +215,8 @@ def _mean(values) -> float | None:
 
 def aggregate(records: Sequence[dict], keys: Sequence[str | None]) -> dict:
     """Table values over clip records (``{"stats": ...}``): means over the clips where a statistic exists;
-    key agreement of each estimator with ``keys[i]`` (the requested or annotated key; ``None`` skips)."""
+    key agreement of each estimator with ``keys[i]`` (the requested or annotated key; ``None`` skips, as does a
+    clip without pitched notes)."""
     stats = [r["stats"] for r in records]
     out: dict = {"n": len(stats)}
     for name in ("silent_bars", "off8", "drum_similarity", "backbeat", "bass_pitch", "bass_notes_per_onset",
@@ -225,7 +226,8 @@ def aggregate(records: Sequence[dict], keys: Sequence[str | None]) -> dict:
         out[f"empty_bars_{g}"] = _mean(s["empty_bars"].get(g) for s in stats)
         out[f"pitch_range_{g}"] = _mean(s["pitch_range"].get(g) for s in stats) if g != "drums" else None
     for est in ("key_default", "key_krumhansl"):
-        pairs = [(s[est], k) for s, k in zip(stats, keys, strict=True) if k]
+        # a clip with no pitched notes (drums only) has no key to hear: it is left out, not counted as a miss
+        pairs = [(s[est], k) for s, k in zip(stats, keys, strict=True) if k and s[est] is not None]
         out[f"{est}_agreement"] = sum(e == k for e, k in pairs) / len(pairs) if pairs else None
     return out
 

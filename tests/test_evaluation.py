@@ -326,6 +326,22 @@ def _band_piece(shift: int, bars: int = 12) -> Piece:
     return piece.replace(key_signatures=(KeySignature(0, transpose_key("A minor", shift)),))
 
 
+def test_key_agreement_leaves_out_clips_without_pitched_notes():
+    """A drums-only clip has no key to hear: it is neither a hit nor a miss of the key agreement."""
+    from codeplay_nb.evaluation_suite import aggregate, measure
+
+    band = _band_piece(0, bars=4)
+    drums_only = band.replace(tracks=tuple(t for t in band.tracks if t.is_drum))
+    records = [measure(band, 4, {"instruments": ["piano", "bass", "drums"], "key": "A minor"}),
+               measure(drums_only, 4, {"instruments": ["drums"], "key": "A minor"})]
+    assert records[1]["stats"]["key_krumhansl"] is None
+    out = aggregate(records, ["A minor", "A minor"])
+    assert out["key_krumhansl_agreement"] == 1.0 and out["key_default_agreement"] == 1.0
+    # the same drums-only clip with a key nobody hears in it changes nothing; a pitched clip in the wrong key does
+    wrong = measure(_band_piece(5, bars=4), 4, {"instruments": ["piano", "bass", "drums"], "key": "A minor"})
+    assert aggregate([*records, wrong], ["A minor"] * 3)["key_krumhansl_agreement"] == 0.5
+
+
 def _val_names(count: int, folder: str = "band") -> list[str]:
     from codeplay_nb.dataset import split_of
 
