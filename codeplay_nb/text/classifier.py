@@ -91,7 +91,18 @@ class PromptClassifier:
             rules = find_rules(text, self.vocabulary)
             matches = tuple(m for m in find_styles(text) if self.vocabulary == "all" or not is_held_out(m.style.name))
             out.append({"text": text, "notes": notes, "language": language, "rules": rules, "matches": matches,
+                        "in_styles": self._in_style_names(matches),
                         "head": hps[i], "sims": {k: v[i] for k, v in sims.items()}})
+        return out
+
+    def _in_style_names(self, matches) -> dict[str, frozenset[str]]:
+        """Per named style, the instrument families whose word modifies the style's name ("synth" in "synth pop";
+        not "choir" in "gospel choir", whose last word names what is asked for): not separate requests."""
+        out: dict[str, frozenset[str]] = {}
+        for m in matches:
+            inside = (set(find_instruments(m.phrase, self.vocabulary)[0])
+                      - set(find_instruments(re.split(r"[\s-]+", m.phrase.strip())[-1], self.vocabulary)[0]))
+            out[m.style.name] = out.get(m.style.name, frozenset()) | inside
         return out
 
     def classify_many(self, prompts: Sequence[str]) -> list[Attributes]:
@@ -103,14 +114,7 @@ class PromptClassifier:
         language = r["language"]
         foreign = language not in ("English", "Korean")
         evidence = style_evidence(r["matches"], r["sims"].get("styles"), self.bank.styles, w)
-        # an instrument word that modifies a style's name ("synth pop", not "gospel choir", whose last word names
-        # what is asked for) is not a separate request
-        in_styles: dict[str, frozenset[str]] = {}
-        for m in r["matches"]:
-            inside = (set(find_instruments(m.phrase, self.vocabulary)[0])
-                      - set(find_instruments(re.split(r"[\s-]+", m.phrase.strip())[-1], self.vocabulary)[0]))
-            in_styles[m.style.name] = in_styles.get(m.style.name, frozenset()) | inside
-        res = combine(r["head"], r["sims"], rules, evidence, foreign, w, in_style_names=in_styles)
+        res = combine(r["head"], r["sims"], rules, evidence, foreign, w, in_style_names=r["in_styles"])
         notes = list(r["notes"])
         if rules.excluded_instruments:
             notes.append(f"asked for no {', '.join(rules.excluded_instruments)}")
