@@ -8,9 +8,9 @@ import pytest
 
 from codeplay_nb.attributes import Attributes
 from codeplay_nb.io import read_midi
-from codeplay_nb.music import slice_bars
+from codeplay_nb.music import Note, Piece, Track, slice_bars
 from codeplay_nb.tokenizers.base import STEPS_PER_QUARTER
-from codeplay_nb.tokenizers.nnn import NNNTokenizer, build_vocab, dur_class, dur_ticks
+from codeplay_nb.tokenizers.nnn import NNNTokenizer, build_vocab, dur_class, dur_ticks, high_first_within_family
 
 # fixtures whose content is on the grid and inside the duration range (long_note.mid clamps by design;
 # ts_change_mid_bar.mid moves the meter event to the bar line, see tests/test_tokenizers.py)
@@ -132,6 +132,39 @@ def test_training_examples_are_deterministic_and_always_well_formed(tok, data_di
             kinds |= {t for t in toks if t in ("GENRE_unknown", "KEY_unknown")}
     # the three objectives and the dropped attributes all occur
     assert kinds >= {"fill", "plain", "GENRE_unknown", "KEY_unknown"}
+
+
+def _part(program: int, pitches, *, drum: bool = False, step: int = 240) -> Track:
+    return Track(program=program, is_drum=drum,
+                 notes=tuple(Note(p, 90, i * step, step) for i, p in enumerate(pitches)))
+
+
+def test_tracks_of_one_family_train_highest_first_and_families_stay_shuffled(tok):
+    # written low chords first, then a bass, then the tune: training examples put the tune before the chords
+    chords = _part(0, [48, 52, 55, 43] * 8)
+    bass = _part(33, [36, 31] * 8, step=480)
+    tune = _part(0, [72, 74, 76, 79] * 8)
+    piece = Piece(tracks=(chords, bass, tune), tpq=480, length=480 * 16)
+    assert high_first_within_family(piece.tracks, [0, 1, 2]) == [2, 1, 0]
+    assert high_first_within_family(piece.tracks, [1, 0, 2]) == [1, 2, 0]
+    assert high_first_within_family(piece.tracks, [2, 0, 1]) == [2, 0, 1]
+    firsts = set()
+    for seed in range(30):
+        toks = tok.tokens(tok.encode_training_example(piece, Attributes(), random.Random(seed)))
+        body = toks[:toks.index("FILL_START")] if "FILL_START" in toks else toks
+        parts, cur = [], None
+        for t in body:
+            if t == "TRACK":
+                cur = []
+                parts.append(cur)
+            elif cur is not None and t.startswith("PROG_"):
+                cur.append(t)
+            elif cur is not None and t.startswith(("PITCH_", "NEXT_")):
+                cur.append(int(t.split("_")[1]))
+        pianos = [sum(x for x in p[1:]) / max(1, len(p) - 1) for p in parts if p and p[0] == "PROG_0"]
+        assert len(pianos) == 2 and pianos[0] > pianos[1], (seed, body)
+        firsts.add(next(p[0] for p in parts if p))
+    assert firsts == {"PROG_0", "PROG_33"}  # the bass still comes first in some examples
 
 
 def test_tempo_is_stored_to_a_tenth_of_a_bpm(tok, data_dir):

@@ -168,6 +168,29 @@ class _BarEvents:
     notes: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
+def high_first_within_family(tracks: Sequence[Track], order: Sequence[int]) -> list[int]:
+    """``order`` (a permutation of ``tracks``' indices) with the tracks of each family re-dealt over the
+    places that family holds, highest mean pitch first: families keep their (random) places, and a family's
+    first track is its top voice (a melody before its accompaniment, a lead guitar before the rhythm part).
+    Training data in this order gives each repeated family a role at compose time, where tracks are written
+    in the order asked (the model cannot otherwise know whether a first piano part is the tune or the chords).
+    Ties keep their order in ``order``; drum tracks are ordered the same way (by mean note number)."""
+    def mean_pitch(i: int) -> float:
+        notes = tracks[i].notes
+        return sum(n.pitch for n in notes) / len(notes) if notes else 0.0
+
+    fam = [family_of_program(t.program, t.is_drum) for t in tracks]
+    out = list(order)
+    for f in dict.fromkeys(fam[i] for i in order):
+        places = [k for k, i in enumerate(order) if fam[i] == f]
+        if len(places) < 2:
+            continue
+        ranked = sorted((order[k] for k in places), key=mean_pitch, reverse=True)
+        for k, i in zip(places, ranked):
+            out[k] = i
+    return out
+
+
 class NNNTokenizer(Tokenizer):
     name = "nnn"
     version = NNN_VERSION
@@ -405,7 +428,9 @@ class NNNTokenizer(Tokenizer):
 
     def encode_training_example(self, window: Piece, attributes: Attributes, rng: random.Random) -> list[int]:
         """One training sequence mixing the three objectives: plain generation, bar infill (MMM BarFill)
-        and track infill (tracks in random order, so any track can come last given the others).
+        and track infill (families in random order, so any track can come last given the others; tracks of
+        one family highest first, :func:`high_first_within_family`, so a request naming a family twice gets
+        a melody and then its accompaniment).
         Genre, emotion and key are dropped to ``unknown`` at random so the model handles missing ones."""
         from dataclasses import replace
 
@@ -421,9 +446,11 @@ class NNNTokenizer(Tokenizer):
             key=None if rng.random() < 0.25 else attributes.key,
             chords=chords,
         )
-        n_tracks = sum(1 for t in window.tracks if t.notes)
+        played = [t for t in window.tracks if t.notes]
+        n_tracks = len(played)
         order = list(range(n_tracks))
         rng.shuffle(order)
+        order = high_first_within_family(played, order)
         n_bars = window.n_bars
         fill: dict[int, set[int]] = {}
         if n_tracks and n_bars >= 2 and rng.random() < 0.4:
