@@ -259,6 +259,22 @@ def test_classify_korean_and_mixed_prompts(prompt, genre, emotion, tbin, instrum
         assert "drums" not in a.instruments
 
 
+def test_a_beat_named_in_korean_is_drums_as_in_english():
+    # "힙합 비트" is the hip-hop style plus "beat" (drums), as "hip hop beat" is in English: a separately named
+    # bass must not hide the drums the beat asks for
+    for prompt in ("힙합 비트, 묵직한 베이스", "hip hop beat, heavy bass"):
+        a = classify(prompt)
+        assert a.genre == "hiphop"
+        assert {"drums", "bass"} <= set(a.instruments), prompt
+
+
+def test_a_riff_is_a_guitar_and_a_coronation_is_a_classical_scene():
+    assert "guitar" in classify("angry metal riff with double kick drums").instruments
+    assert classify("a guitar riff").probabilities["instrument_source"]["guitar"] == "named"
+    a = classify("music for a coronation")
+    assert a.genre == "classical" and a.emotion == "epic"
+
+
 def test_classify_keeps_unstated_genre_unknown_and_reads_bpm_and_key():
     a = classify("a little tune in A minor at 96 bpm")
     assert a.bpm == 96.0 and a.tempo_bin == "moderate"

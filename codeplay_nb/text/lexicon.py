@@ -197,7 +197,7 @@ INSTRUMENT_WORDS: dict[str, tuple[str, ...]] = {
         "guitar", "acoustic guitar", "electric guitar", "nylon guitar", "classical guitar", "steel guitar",
         "slide guitar", "twelve-string guitar", "ukulele", "uke", "banjo", "mandolin", "sitar", "shamisen",
         "koto", "guitars", "axe", "power chords", "guitar riffs", "lute", "bouzouki", "fingerpicked guitar",
-        "strummed guitar", "jangly guitars", "distorted guitar", "shredding guitar", "riffs", "e-guitar",
+        "strummed guitar", "jangly guitars", "distorted guitar", "shredding guitar", "riffs", "riff", "e-guitar",
         "twangy guitar", "pedal steel",
     ),
     "bass": (
