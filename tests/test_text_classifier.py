@@ -19,6 +19,7 @@ from codeplay_nb.text.prompts import PromptGenerator, generate_prompts
 NATURAL = Path(__file__).parent / "data" / "prompts_natural.tsv"
 EVAL_TUNE = Path(__file__).parent / "data" / "prompts_eval_tune.tsv"
 EVAL_TEST = Path(__file__).parent / "data" / "prompts_eval_test.tsv"
+SET_D_TEST = Path(__file__).parent / "data" / "prompts_fresh_2026_12d_test.tsv"
 
 
 # --- rules (no model) ------------------------------------------------------------------------------
@@ -302,6 +303,9 @@ def test_classify_empty_long_and_non_english_prompts():
         (EVAL_TUNE, "ko", {"genre": 0.90, "emotion": 0.90, "tempo_bin": 0.85, "instrument_recall": 0.90}),
         (EVAL_TEST, "en", {"genre": 0.90, "emotion": 0.80, "tempo_bin": 0.75, "instrument_recall": 0.90}),
         (EVAL_TEST, "ko", {"genre": 0.85, "emotion": 0.85, "tempo_bin": 0.70, "instrument_recall": 0.85}),
+        # set d's test half (README "A fourth fresh set": 89.5 / 87.0 / 100 / 93.0 English, 90.9 / 100 / 100 / 100 Korean)
+        (SET_D_TEST, "en", {"genre": 0.85, "emotion": 0.82, "tempo_bin": 0.92, "instrument_recall": 0.88}),
+        (SET_D_TEST, "ko", {"genre": 0.85, "emotion": 0.90, "tempo_bin": 0.90, "instrument_recall": 0.90}),
     ],
 )
 def test_natural_eval_halves(path, lang, floors):
