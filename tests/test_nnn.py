@@ -10,7 +10,13 @@ from codeplay_nb.attributes import Attributes
 from codeplay_nb.io import read_midi
 from codeplay_nb.music import Note, Piece, Track, slice_bars
 from codeplay_nb.tokenizers.base import STEPS_PER_QUARTER
-from codeplay_nb.tokenizers.nnn import NNNTokenizer, build_vocab, dur_class, dur_ticks, high_first_within_family
+from codeplay_nb.tokenizers.nnn import (
+    NNNTokenizer,
+    build_vocab,
+    dur_class,
+    dur_ticks,
+    high_first_within_family,
+)
 
 # fixtures whose content is on the grid and inside the duration range (long_note.mid clamps by design;
 # ts_change_mid_bar.mid moves the meter event to the bar line, see tests/test_tokenizers.py)

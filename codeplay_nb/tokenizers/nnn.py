@@ -186,7 +186,7 @@ def high_first_within_family(tracks: Sequence[Track], order: Sequence[int]) -> l
         if len(places) < 2:
             continue
         ranked = sorted((order[k] for k in places), key=mean_pitch, reverse=True)
-        for k, i in zip(places, ranked):
+        for k, i in zip(places, ranked, strict=True):
             out[k] = i
     return out
 
@@ -428,9 +428,9 @@ class NNNTokenizer(Tokenizer):
 
     def encode_training_example(self, window: Piece, attributes: Attributes, rng: random.Random) -> list[int]:
         """One training sequence mixing the three objectives: plain generation, bar infill (MMM BarFill)
-        and track infill (families in random order, so any track can come last given the others; tracks of
+        and track infill (families in random order, so any family can come last given the others; tracks of
         one family highest first, :func:`high_first_within_family`, so a request naming a family twice gets
-        a melody and then its accompaniment).
+        a melody and then its accompaniment, and a family's last track is its lowest).
         Genre, emotion and key are dropped to ``unknown`` at random so the model handles missing ones."""
         from dataclasses import replace
 
