@@ -20,6 +20,7 @@ import statistics
 import time
 
 from codeplay_nb import compose
+from codeplay_nb.evaluation import generate_clips
 from codeplay_nb.evaluation_structure import FEATURE_NAMES
 from codeplay_nb.evaluation_suite import aggregate, measure
 from codeplay_nb.instruments import family_of_program
@@ -43,13 +44,13 @@ def main() -> None:
     t0 = time.perf_counter()
     with decoding_overrides(**parse_decoding(args.decoding)):
         for bars in args.bars:
+            clips = generate_clips([{"prompt": p} for p in prompts], 1, compose_fn=compose, bars=bars)
             records, keys = [], []
-            for i, prompt in enumerate(prompts):
-                song = compose(prompt, bars=bars, seed=i)
-                families = sorted({family_of_program(t.program, t.is_drum) for t in song.piece.tracks})
-                records.append(measure(song.piece, bars, {"instruments": families, "key": song.attributes.key},
-                                       written=song.piece))
-                keys.append(song.attributes.key)
+            for clip in clips:  # prompt i with seed i
+                piece, key = clip["piece"], clip["attributes"].key
+                families = sorted({family_of_program(t.program, t.is_drum) for t in piece.tracks})
+                records.append(measure(piece, bars, {"instruments": families, "key": key}, written=piece))
+                keys.append(key)
             values = aggregate(records, keys)
             pce = [r["features"][pce_index] for r in records
                    if not math.isnan(r["features"][pce_index]) and r["stats"]["key_default"] is not None]

@@ -275,8 +275,9 @@ def generate_clips(
     progress: Callable[[int, int, float], None] | None = None,
 ) -> list[dict]:
     """Compose ``per_request`` clips for each request (seeds ``seed``, ``seed + 1``, ...). Each clip record
-    holds the request, the seed, the composed piece, its metrics (on its first ``bars`` bars, cut like a
-    real window), the control checks and the seconds it took."""
+    holds the request, the seed, the composed piece, the song's attributes (a key or chords the model chose
+    are there), its metrics (on its first ``bars`` bars, cut like a real window), the control checks and the
+    seconds it took."""
     clips = []
     total = len(requests) * per_request
     for set_index, request in enumerate(requests):
@@ -292,6 +293,7 @@ def generate_clips(
                 "seed": clip_seed,
                 "seconds": secs,
                 "piece": piece,
+                "attributes": song.attributes,
                 "metrics": compute_metrics(crop_bars(piece, 0, bars - 1)),
                 "controls": control_checks(piece, request, bars),
             })

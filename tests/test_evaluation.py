@@ -543,3 +543,13 @@ def split_of_val(key: str) -> bool:
 
 def _train_names(root) -> list[str]:
     return [p.stem for p in root.glob("*.mid") if not split_of_val(f"band/{p.stem}")]
+
+
+def test_generated_clips_keep_the_songs_attributes():
+    """A key the compose function chose itself (here: C major for a request without one) is in the clip record."""
+    from codeplay_nb.evaluation import generate_clips
+
+    clips = generate_clips([{"instruments": ["piano"]}, {"instruments": ["piano"], "key": "A minor"}], 1,
+                           compose_fn=honest_compose, bars=2, seed=3)
+    assert [c["attributes"].key for c in clips] == ["C major", "A minor"]
+    assert [c["seed"] for c in clips] == [3, 4]
