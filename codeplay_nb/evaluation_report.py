@@ -50,7 +50,7 @@ def format_report(report: dict) -> str:
 def report_json(report: dict) -> dict:
     """The report without the pieces (what ``report.json`` holds)."""
     out = dict(report)
-    out["clips"] = [{k: v for k, v in c.items() if k != "piece"} for c in report["clips"]]
+    out["clips"] = [{k: v for k, v in c.items() if k not in ("piece", "attributes")} for c in report["clips"]]
     out["real_windows"] = [{k: v for k, v in w.items() if k != "piece"} for w in report["real_windows"]]
     return out
 

@@ -415,7 +415,7 @@ def structure_report_json(report: dict) -> dict:
     out["models"] = {}
     for label, m in report["models"].items():
         mm = {k: v for k, v in m.items() if k != "clips"}
-        mm["clips"] = [{k: v for k, v in c.items() if k not in ("piece", "metrics")} for c in m["clips"]]
+        mm["clips"] = [{k: v for k, v in c.items() if k not in ("piece", "metrics", "attributes")} for c in m["clips"]]
         for c in mm["clips"]:
             c["features"] = _json_features(c["features"])
         out["models"][label] = mm
