@@ -90,15 +90,35 @@ def density_bin_for(level: str | None, is_drum: bool) -> int | None:
     return _DENSITY_BINS[level][1 if is_drum else 0]
 
 
-def track_limits(mm: MusicModel, targets: Sequence[tuple[int, bool]]) -> tuple[list, list]:
+def part_roles(families: Sequence[str]) -> list[tuple[int, int]]:
+    """Each track's ``(rank, count)`` within its family, in track order: a piece's tracks of one family come
+    highest first (compose writes them in the order asked, and training examples deal them so), so the
+    second of two pianos is the lower part."""
+    seen: dict[str, int] = {}
+    out = []
+    for f in families:
+        out.append((seen.get(f, 0), families.count(f)))
+        seen[f] = seen.get(f, 0) + 1
+    return out
+
+
+def track_limits(mm: MusicModel, targets: Sequence[tuple[int, bool]],
+                 roles: Sequence[tuple[int, int]] | None = None, role_penalty: float = 0.0) -> tuple[list, list]:
     """Per target track: its family's register from the training data (``family_ranges.json`` beside the
-    checkpoint; None for drums or when the checkpoint has none) and the most notes one onset may hold."""
+    checkpoint; None for drums or when the checkpoint has none) and the most notes one onset may hold. With
+    ``role_penalty`` and a target's ``roles`` entry ``(rank, count)`` for a family the checkpoint knows parts
+    of (``"roles"``: :func:`~codeplay_nb.model.ranges.role_ranges`), that part's band and the strength come
+    as a fourth and fifth element."""
     ranges = mm.info.get("family_ranges", {}) if isinstance(mm.info, dict) else {}
     pitch_ranges, max_chord = [], []
-    for program, is_drum in targets:
+    for i, (program, is_drum) in enumerate(targets):
         fam = family_of_program(program, is_drum)
         r = ranges.get(fam) if not is_drum else None
-        if r and "p10" in r:
+        parts = (r or {}).get("roles", {}).get(str(roles[i][1])) if role_penalty and roles else None
+        if parts and roles[i][0] < len(parts):
+            part = parts[roles[i][0]]
+            pitch_ranges.append((int(r["lo"]), int(r["hi"]), int(part["p10"]), int(part["p90"]), float(role_penalty)))
+        elif r and "p10" in r:
             pitch_ranges.append((int(r["lo"]), int(r["hi"]), int(r["p10"]), int(r["p90"])))
         else:
             pitch_ranges.append((int(r["lo"]), int(r["hi"])) if r else None)
@@ -242,7 +262,9 @@ def generate_new_tracks(
                                (context.time_signatures[0].numerator, context.time_signatures[0].denominator))
     prompt = header + prompt[head_end + 1:]
     programs = [(s.program, s.is_drum) for s in specs]
-    pitch_ranges, max_chord = track_limits(mm, programs)
+    everyone = [family_of_program(t.program, t.is_drum) for t in context.tracks] + [s.family for s in specs]
+    pitch_ranges, max_chord = track_limits(mm, programs, part_roles(everyone)[len(context.tracks):],
+                                           sampling.role_register_penalty)
     constraint = NNNConstraint(
         tok, programs=programs, bar_steps=bar_steps_of(context, n_bars),
         max_tokens_per_bar=sampling.max_tokens_per_bar, every_bar=not rests,
@@ -303,7 +325,9 @@ def generate_fill(
     if not fill_steps:
         return window
     has_context = window.n_notes > 0
-    pitch_ranges, max_chord = track_limits(mm, fill_targets)
+    roles = part_roles([family_of_program(t.program, t.is_drum) for t in window.tracks])
+    pitch_ranges, max_chord = track_limits(mm, fill_targets, [roles[ti] for ti in fill_tracks],
+                                           sampling.role_register_penalty)
     constraint = NNNConstraint(
         tok, fill_steps=fill_steps, fill_drum=fill_drum, require_notes=has_context,
         max_tokens_per_bar=sampling.max_tokens_per_bar, every_bar=not rests,

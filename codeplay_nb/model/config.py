@@ -112,6 +112,10 @@ DECODING_DEFAULTS: dict[str, float] = {
     # logits per semitone outside a family's 10th-90th percentile band (0: only the 2nd-98th percentile
     # range holds; the pull put a melody and its accompaniment in one band, 28-31 semitones against 42)
     "register_penalty": 0.0,
+    # a family asked for more than once (a tune and its chords on two pianos): logits per semitone outside
+    # the 10th-90th percentile band of that part in the training data (family_ranges.json "roles": the k-th
+    # highest of n tracks of the family); 0: off
+    "role_register_penalty": 0.0,
     # Line shaping (model/shaping.py) and phrase/degree pulls, chosen on tuning songs (MODEL_CARD "Decoding
     # settings", session 8): each alone moved the two-sample accuracy within the noise (+-4 points at n = 60);
     # together with degree_balance, POP909 tuning 91.7% -> 77.5%, Nottingham 94.2% -> 93.3%.
@@ -236,6 +240,7 @@ class SamplingConfig(_JsonMixin):
     chosen_chord_tone_bonus: float = _knob("chosen_chord_tone_bonus")
     chosen_key_bias: float = _knob("chosen_key_bias")
     register_penalty: float = _knob("register_penalty")
+    role_register_penalty: float = _knob("role_register_penalty")
     repeat_penalty: float = _knob("repeat_penalty")
     repeat_grace: float = _knob("repeat_grace")
     span_penalty: float = _knob("span_penalty")

@@ -378,10 +378,12 @@ class NNNConstraint:
 
     def _register_penalty(self, pitch_range):
         """Soft register: logits subtracted per semitone outside the family's central band (10th-90th
-        percentile of the training data), when the range carries one."""
+        percentile of the training data), when the range carries one; a range with a fifth element is one
+        part's band of a family asked for several times, with its own strength (``role_register_penalty``)."""
         if pitch_range is None or len(pitch_range) < 4:
             return None  # (called at every step: the vector is built only when the cache misses)
-        return lambda add: add + self._place.register(pitch_range, self.register_penalty)
+        strength = pitch_range[4] if len(pitch_range) > 4 else self.register_penalty  # a part's own band
+        return lambda add: add + self._place.register(pitch_range, strength)
 
     def _with_groove(self, entry: tuple, prev: frozenset, b: float) -> tuple:
         """``entry`` with ``b`` added towards an earlier bar's hits ``prev`` (the previous drum bar: the groove
@@ -627,7 +629,9 @@ class NNNConstraint:
                     else:
                         legal = m[self.pitch0: self.pitch0 + 128].nonzero().flatten().tolist()
                         s = self.state  # a pitched track's note goes in the middle of its span so far
-                        mid = 60 if s.lo is None else (s.lo + s.hi) // 2
+                        band = self._current_range()  # (or of its register band before its first note)
+                        mid = (s.lo + s.hi) // 2 if s.lo is not None else (
+                            (band[2] + band[3]) // 2 if band is not None and len(band) >= 4 else 60)
                         want = 36 if self._current_is_drum() else mid
                         p = min(legal, key=lambda x: abs(x - want)) if legal else want
                         tid = self.pitch0 + p

@@ -45,7 +45,7 @@ class PitchPlacement:
         ``(lo, hi, soft_lo, soft_hi)``: 10th-90th percentile of the training data); None without a band."""
         if pitch_range is None or len(pitch_range) < 4:
             return None
-        _, _, soft_lo, soft_hi = pitch_range
+        soft_lo, soft_hi = pitch_range[2:4]
         p = torch.arange(128)
         distance = torch.clamp(soft_lo - p, min=0) + torch.clamp(p - soft_hi, min=0)
         return self.place(-float(penalty) * distance.float())

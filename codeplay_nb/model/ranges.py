@@ -67,6 +67,20 @@ def family_ranges(data_dir: str | Path, *, split: str = "train", max_tokens: int
     return out
 
 
+def with_roles(ranges: dict, data_dir: str | Path, **kw) -> dict:
+    """``ranges`` (:func:`family_ranges`) with each family's per-part bands (:func:`role_ranges`) as ``"roles"``."""
+    roles = role_ranges(data_dir, **kw)
+    return {fam: {**r, "roles": roles[fam]} if fam in roles else dict(r) for fam, r in ranges.items()}
+
+
+def add_roles(checkpoint: str | Path, data_dir: str | Path, **kw) -> dict:
+    """Add per-part bands from the built dataset ``data_dir`` to the ``family_ranges.json`` of ``checkpoint``
+    (a model trained before they existed); returns the new ranges."""
+    ranges = with_roles(load_ranges(checkpoint), data_dir, **kw)
+    save_ranges(ranges, checkpoint)
+    return ranges
+
+
 def save_ranges(ranges: dict, path: str | Path) -> None:
     from ..files import atomic_write_bytes
 
@@ -76,3 +90,69 @@ def save_ranges(ranges: dict, path: str | Path) -> None:
 def load_ranges(path: str | Path) -> dict:
     f = Path(path) / FILE
     return json.loads(f.read_text()) if f.exists() else {}
+
+
+ROLE_COUNTS = (2, 3, 4)  # a family asked this many times gets a register per part (rank by mean pitch)
+
+
+def role_ranges(data_dir: str | Path, *, split: str = "train", max_tokens: int = 20_000_000,
+                min_notes: int = 500) -> dict[str, dict[str, list[dict]]]:
+    """Each family's register *per part* where an example holds ``n`` tracks of it (``n`` in
+    :data:`ROLE_COUNTS`): the tracks ranked by mean pitch, highest first (the order training examples deal
+    them, :func:`~codeplay_nb.tokenizers.nnn.high_first_within_family`), and the pitches of each rank pooled.
+    ``{family: {str(n): [{"p10", "p90", "mean", "n"} for rank 1..n]}}``; a family/count with fewer than
+    ``min_notes`` notes in any rank is left out. Nottingham's tune and chords, a POP909 melody, bridge and
+    accompaniment: the lower parts of a family sit where the data puts them, not in the family's one band."""
+    from ..instruments import family_of_program
+    from ..tokenizers.nnn import NEXT_PITCHES, NNNTokenizer
+
+    tok = NNNTokenizer()
+    t = tok.token_to_id
+    ids = np.fromfile(Path(data_dir) / f"{split}.bin", dtype=np.uint16)[:max_tokens].astype(np.int64)
+    offsets = np.load(Path(data_dir) / f"{split}.idx.npy")
+    prog_of = np.full(tok.vocab_size, -1, dtype=np.int64)
+    for p in range(128):
+        prog_of[t[f"PROG_{p}"]] = p
+    prog_of[t["PROG_DRUMS"]] = 128
+    is_prog = prog_of[ids] >= 0
+    track = np.cumsum(is_prog) - 1  # index of the track each token belongs to (-1 before the first)
+    starts = np.flatnonzero(is_prog)
+    track_prog = prog_of[ids[starts]]
+    track_example = np.searchsorted(offsets, starts, side="right") - 1
+    depth = np.cumsum((ids == t["FILL_START"]).astype(np.int64) - (ids == t["FILL_END"]).astype(np.int64))
+    pitch = np.full(tok.vocab_size, -1, dtype=np.int64)
+    for p in range(128):
+        pitch[t[f"PITCH_{p}"]] = p
+    for p in NEXT_PITCHES:
+        pitch[t[f"NEXT_{p}"]] = p
+    pv = pitch[ids]
+    sel = (pv >= 0) & (depth == 0) & (track >= 0)
+    sel[sel] &= (track_prog[track[sel]] >= 0) & (track_prog[track[sel]] < 128)
+    note_track, note_pitch = track[sel], pv[sel]
+    counts = np.bincount(note_track, minlength=len(starts))
+    sums = np.bincount(note_track, weights=note_pitch, minlength=len(starts))
+    mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    family = np.array([family_of_program(int(p), False) if 0 <= p < 128 else "" for p in track_prog])
+    rank = np.zeros(len(starts), dtype=np.int64)
+    size = np.zeros(len(starts), dtype=np.int64)
+    groups: dict[tuple[int, str], list[int]] = {}
+    for i in np.flatnonzero(counts > 0):
+        groups.setdefault((int(track_example[i]), str(family[i])), []).append(int(i))
+    for members in groups.values():
+        ranked = sorted(members, key=lambda i: -mean[i])
+        for r, i in enumerate(ranked):
+            rank[i], size[i] = r, len(members)
+    out: dict[str, dict[str, list[dict]]] = {}
+    note_size, note_rank, note_family = size[note_track], rank[note_track], family[note_track]
+    for fam in sorted(set(family[counts > 0]) - {""}):
+        for k in ROLE_COUNTS:
+            parts = []
+            for r in range(k):
+                a = note_pitch[(note_family == fam) & (note_size == k) & (note_rank == r)]
+                if len(a) < min_notes:
+                    break
+                parts.append({"p10": int(np.percentile(a, 10)), "p90": int(np.percentile(a, 90)),
+                              "mean": round(float(a.mean()), 2), "n": len(a)})
+            if len(parts) == k:
+                out.setdefault(fam, {})[str(k)] = parts
+    return out

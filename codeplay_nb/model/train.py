@@ -234,10 +234,10 @@ def train(
     metrics["log_history"] = history
     if trainer.is_world_process_zero():
         from .progressions import progression_stats
-        from .ranges import family_ranges
+        from .ranges import family_ranges, with_roles
 
         save_model(trainer.model, out, train_config=train_config, manifest=manifest, metrics=metrics, fp16=ship_fp16,
-                   family_ranges=family_ranges(data), progressions=progression_stats(data))
+                   family_ranges=with_roles(family_ranges(data), data), progressions=progression_stats(data))
     return metrics
 
 
