@@ -165,6 +165,22 @@ def choose_key(attrs: Attributes, seed: int) -> str:
     return f"{random.Random(f'key:{seed}').choice(COMMON_TONICS[mode])} {mode}"
 
 
+def _choose_genre(attrs: Attributes, specs, mm: MusicModel, sampling: SamplingConfig, seed: int) -> str | None:
+    """With no genre asked and ``sampling.auto_genre``, a genre drawn from the training windows' genres given
+    the ensemble, meter, tempo bin, asked key's mode and emotion (``genre_stats.json`` beside the weights:
+    :mod:`codeplay_nb.model.genre_plan`); None otherwise."""
+    stats = mm.info.get("genre_stats") if isinstance(mm.info, dict) else None
+    if attrs.genre is not None or not sampling.auto_genre or not stats:
+        return None
+    from .model.genre_plan import choose_genre, request_features
+    from .tokenizers.nnn import tempo_bin
+
+    mode = attrs.key.split()[-1] if attrs.key and attrs.key.split()[-1] in ("major", "minor") else None
+    feats = request_features([s.family for s in specs], attrs.time_signature, tempo_bin(attrs.bpm) if attrs.bpm else None,
+                             mode, attrs.emotion)
+    return choose_genre(stats, feats, seed, known=sorted(mm.known_genres) if mm.known_genres else None)
+
+
 def _closest_genre(genre: str, known: set[str]) -> tuple[str, str]:
     try:
         from .text import closest_known_genre
@@ -234,11 +250,15 @@ def compose(
     density_bin_for(density, False)  # a bad level fails before any work
     sampling = SamplingConfig(temperature=temperature, **({} if top_p is None else {"top_p": top_p}))
     top_p = sampling.top_p
+    genre_chosen = _choose_genre(attrs, specs, mm, sampling, seed)
+    if genre_chosen:
+        attrs = replace(attrs, genre=genre_chosen)
     key_chosen = attrs.key is None and bool(sampling.auto_key)
     if key_chosen:
         attrs = replace(attrs, key=choose_key(attrs, seed))
     attrs, auto_chords = _resolve_chords(attrs, chords, bars, mm, sampling, seed)
-    with decoding_overrides(**plan_strengths(sampling, chords_chosen=auto_chords, key_chosen=key_chosen)):
+    with decoding_overrides(**plan_strengths(sampling, chords_chosen=auto_chords, key_chosen=key_chosen,
+                                             genre_chosen=bool(genre_chosen))):
         piece = _compose_bars(mm, bars, specs, attrs, bpm, ts, seed, temperature, top_p, on_token, density, rests)
     piece = _name_tracks(piece)
     if attrs.key:
@@ -251,4 +271,6 @@ def compose(
         params["chords_chosen"] = True  # learned progression, not asked for
     if key_chosen:
         params["key_chosen"] = True  # from the emotion, not asked for
+    if genre_chosen:
+        params["genre_chosen"] = genre_chosen  # drawn from the data given what was asked
     return Song.new(piece, attrs, operation="compose", params=params, seed=seed)

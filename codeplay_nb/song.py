@@ -168,13 +168,15 @@ class Song:
 
     # ---------------------------------------------------------------- edits (thin: logic lives in editing)
     def _plan(self) -> dict[str, float]:
-        """A key or chords compose chose itself stay a plan in every edit (see ``plan_strengths``)."""
+        """A key, chords or a genre compose chose itself stay a plan in every edit (see ``plan_strengths``)."""
         from .model.config import plan_strengths
 
         first = self.versions[0].params
         key_chosen = bool(first.get("key_chosen")) and bool(self.piece.key_signatures) \
             and self.piece.key_signatures[0].key == self.attributes.key
-        return plan_strengths(chords_chosen=bool(first.get("chords_chosen")), key_chosen=key_chosen)
+        genre_chosen = bool(first.get("genre_chosen")) and first.get("genre_chosen") == self.attributes.genre
+        return plan_strengths(chords_chosen=bool(first.get("chords_chosen")), key_chosen=key_chosen,
+                              genre_chosen=genre_chosen)
 
     def _apply(self, op: str, **kwargs: Any) -> Song:
         from . import editing

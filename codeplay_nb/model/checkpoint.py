@@ -21,6 +21,7 @@ TRAIN_CONFIG_FILE = "training_config.json"
 MANIFEST_FILE = "data_manifest.json"
 METRICS_FILE = "training_metrics.json"
 RANGES_FILE = "family_ranges.json"  # each family's register in the training data (model/ranges.py)
+GENRE_STATS_FILE = "genre_stats.json"  # genres against ensemble/meter/tempo/mode in the training data (model/genre_plan.py)
 PROGRESSIONS_FILE = "chord_progressions.json"  # chord transitions in the training data (model/progressions.py)
 DEGREES_FILE = "key_degrees.json"  # how often the training songs play each scale degree (model/degrees.py)
 
@@ -64,7 +65,7 @@ class MusicModel:
 
 def save_model(mm_model, path: str | Path, *, train_config=None, manifest: dict | None = None,
                metrics: dict | None = None, fp16: bool = False, family_ranges: dict | None = None,
-               progressions: dict | None = None) -> Path:
+               progressions: dict | None = None, genre_stats: dict | None = None) -> Path:
     """Write a checkpoint directory. ``fp16`` halves the size of shipped weights."""
     import tempfile
 
@@ -105,6 +106,8 @@ def save_model(mm_model, path: str | Path, *, train_config=None, manifest: dict 
         atomic_write_bytes(out / RANGES_FILE, json.dumps(family_ranges, indent=1).encode())
     if progressions:
         atomic_write_bytes(out / PROGRESSIONS_FILE, json.dumps(progressions, indent=0, sort_keys=True).encode())
+    if genre_stats:
+        atomic_write_bytes(out / GENRE_STATS_FILE, json.dumps(genre_stats, indent=1, sort_keys=True).encode())
     return out
 
 
@@ -172,7 +175,7 @@ def _load_cached(path: str) -> MusicModel:
     info: dict = {}
     for name, key in ((MANIFEST_FILE, "manifest"), (TRAIN_CONFIG_FILE, "train_config"), (METRICS_FILE, "metrics"),
                       (RANGES_FILE, "family_ranges"), (PROGRESSIONS_FILE, "progressions"),
-                      (DEGREES_FILE, "key_degrees")):
+                      (DEGREES_FILE, "key_degrees"), (GENRE_STATS_FILE, "genre_stats")):
         if (p / name).exists():
             info[key] = json.loads((p / name).read_text())
     return MusicModel(model=model, tokenizer=tok, path=str(p), info=info)

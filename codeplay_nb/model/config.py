@@ -157,6 +157,12 @@ DECODING_DEFAULTS: dict[str, float] = {
     "degree_balance": 1.0,
     "guidance": 7.0,  # classifier-free guidance on the genre (1: off; >1 follows it more)
     "drum_guidance": 3.0,  # the same inside drum tracks (weaker: genres whose data has few drums thin them out)
+    # 1: with no genre asked (or heard in the prompt), draw one from the training windows' genres given what was
+    # asked (ensemble, meter, tempo bin, mode, emotion: model/genre_plan.py), and condition on it
+    "auto_genre": 0.0,
+    # the genre guidance (and the drum guidance, at most this) for a genre the model chose itself: a plan, not
+    # a request
+    "chosen_genre_guidance": 1.0,
     "auto_chords": 1.0,  # 1: with a key but no chords asked, follow a progression learned from the data
     # 1: with no key asked (or heard in the prompt), choose one: its mode from the emotion, and condition on it
     # (with chosen_key_bias 0, no key biases): 15 prompts without a key kept 0.96 of their notes in one scale
@@ -195,10 +201,12 @@ SHAPING_KNOBS = ("repeat_penalty", "repeat_grace", "span_penalty", "spread_penal
                  "phrase_bias", "degree_balance", "grid_penalty")
 
 
-def plan_strengths(sampling: SamplingConfig | None = None, *, chords_chosen: bool, key_chosen: bool) -> dict[str, float]:
-    """The decoding strengths for chords or a key the model chose itself (a plan, not a request), for
-    :func:`decoding_overrides`: the chord-tone bonus becomes ``chosen_chord_tone_bonus`` and the key biases are
-    scaled by ``chosen_key_bias`` (the key and chord tokens still condition the model). Compose and every
+def plan_strengths(sampling: SamplingConfig | None = None, *, chords_chosen: bool, key_chosen: bool,
+                   genre_chosen: bool = False) -> dict[str, float]:
+    """The decoding strengths for chords, a key or a genre the model chose itself (a plan, not a request), for
+    :func:`decoding_overrides`: the chord-tone bonus becomes ``chosen_chord_tone_bonus``, the key biases are
+    scaled by ``chosen_key_bias`` and the genre guidance becomes ``chosen_genre_guidance`` (the key, chord and
+    genre tokens still condition the model). Compose and every
     later edit of the song use it, so an extension keeps the character of the bars it continues."""
     sampling = sampling or SamplingConfig()
     out: dict[str, float] = {}
@@ -206,6 +214,9 @@ def plan_strengths(sampling: SamplingConfig | None = None, *, chords_chosen: boo
         out["chord_tone_bonus"] = sampling.chosen_chord_tone_bonus
     if key_chosen:
         out.update({k: getattr(sampling, k) * sampling.chosen_key_bias for k in KEY_BIASES})
+    if genre_chosen:
+        out["guidance"] = sampling.chosen_genre_guidance
+        out["drum_guidance"] = min(sampling.drum_guidance, sampling.chosen_genre_guidance)
     return out
 
 
@@ -239,6 +250,8 @@ class SamplingConfig(_JsonMixin):
     chord_tone_bonus: float = _knob("chord_tone_bonus")
     chosen_chord_tone_bonus: float = _knob("chosen_chord_tone_bonus")
     chosen_key_bias: float = _knob("chosen_key_bias")
+    auto_genre: float = _knob("auto_genre")
+    chosen_genre_guidance: float = _knob("chosen_genre_guidance")
     register_penalty: float = _knob("register_penalty")
     role_register_penalty: float = _knob("role_register_penalty")
     repeat_penalty: float = _knob("repeat_penalty")

@@ -233,11 +233,13 @@ def train(
         metrics["val_loss_final"] = float(trainer.evaluate()["eval_loss"])
     metrics["log_history"] = history
     if trainer.is_world_process_zero():
+        from .genre_plan import genre_stats
         from .progressions import progression_stats
         from .ranges import family_ranges, with_roles
 
         save_model(trainer.model, out, train_config=train_config, manifest=manifest, metrics=metrics, fp16=ship_fp16,
-                   family_ranges=with_roles(family_ranges(data), data), progressions=progression_stats(data))
+                   family_ranges=with_roles(family_ranges(data), data), progressions=progression_stats(data),
+                   genre_stats=genre_stats(data))
     return metrics
 
 
