@@ -186,7 +186,11 @@ def summary_html(song: Any) -> str:
         from codeplay_nb.metrics import estimate_key_numpy
 
         key = estimate_key_numpy(song.piece) or "unclear"
+    genre = song.attributes.genre
+    genre_how = " (chosen from the instruments, meter and tempo)" if genre and \
+        song.versions[0].params.get("genre_chosen") == genre else ""
     parts = [f"<b>{html.escape(song.title)}</b>", f"key {html.escape(key)} ({how})",
+             *([f"genre {html.escape(genre)}{genre_how}"] if genre else []),
              f"{s['bars']} bars", f"{s['notes']} notes", f"{s['tempo_bpm']:g} BPM", s["time_signature"],
              f"{s['seconds']:.1f} s", f"version {s['version'] + 1} of {len(song.versions)}"]
     return f'<div class="codeplay-summary">{" · ".join(parts)}</div>'

@@ -110,6 +110,9 @@ def run(args) -> int:
                   + ("  (a progression learned from the training data; --chords to choose your own)" if chosen else ""))
         if song.versions[song.position].params.get("key_chosen"):
             print(f"key: {a.key} (chosen from the emotion; --key to choose your own)")
+        if song.versions[0].params.get("genre_chosen") and song.versions[0].params["genre_chosen"] == a.genre:
+            print(f"genre: {a.genre} (what the training data plays with these instruments, meter and tempo; "
+                  "--genre to choose your own)")
         for note in a.notes:
             print(f"note: {note}")
     return 0

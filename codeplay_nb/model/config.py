@@ -109,12 +109,14 @@ DECODING_DEFAULTS: dict[str, float] = {
     # 0 / 0.5 / 0.75 / 1 / 1.5: 79% / 76%, 76% / 76%, 79% / 80%, 69% / 85%, 76% / 87% (the key token alone,
     # at 0, kept notes in the scale but often centred them on the relative key)
     "chosen_key_bias": 1.0,
-    # logits per semitone outside a family's 10th-90th percentile band (0: only the 2nd-98th percentile
+    # logits per semitone outside a family's 10th-90th percentile band (0: only the 0.5th-99.5th percentile
     # range holds; the pull put a melody and its accompaniment in one band, 28-31 semitones against 42)
     "register_penalty": 0.0,
     # a family asked for more than once (a tune and its chords on two pianos): logits per semitone outside
     # the 10th-90th percentile band of that part in the training data (family_ranges.json "roles": the k-th
-    # highest of n tracks of the family); 0: off
+    # highest of n tracks of the family); 0: off. Tuning windows (session 13) at 0.5: Nottingham two-sample
+    # 90.8% -> 94.2%, POP909 82.5% -> 82.5%, Freedoom 68.8% -> 65.6%; per-track range POP909 20.2 -> 16.7
+    # (real 20.9): a band per note narrows each part, and the data's second piano (mean 55) is not folk's (45)
     "role_register_penalty": 0.0,
     # Line shaping (model/shaping.py) and phrase/degree pulls, chosen on tuning songs (MODEL_CARD "Decoding
     # settings", session 8): each alone moved the two-sample accuracy within the noise (+-4 points at n = 60);
@@ -158,7 +160,9 @@ DECODING_DEFAULTS: dict[str, float] = {
     "guidance": 7.0,  # classifier-free guidance on the genre (1: off; >1 follows it more)
     "drum_guidance": 3.0,  # the same inside drum tracks (weaker: genres whose data has few drums thin them out)
     # 1: with no genre asked (or heard in the prompt), draw one from the training windows' genres given what was
-    # asked (ensemble, meter, tempo bin, mode, emotion: model/genre_plan.py), and condition on it
+    # asked (ensemble, meter, tempo bin, mode, emotion: model/genre_plan.py), and condition on it. Off: on tuning
+    # windows (session 13, chosen-genre guidance 1) two-sample Nottingham 90.8% -> 93.3%, POP909 82.5% -> 84.2%,
+    # Freedoom 68.8% -> 68.8% (guidance 3: Nottingham 90.8%); the model's unknown-genre mixture already is this
     "auto_genre": 0.0,
     # the genre guidance (and the drum guidance, at most this) for a genre the model chose itself: a plan, not
     # a request
