@@ -88,3 +88,11 @@ def test_role_register_penalty_puts_each_part_in_its_band(role_model):
         again = regenerate_track(song.piece, 1, model=role_model, seed=3)
         assert _share_in(again.tracks[1], 40, 50) == 1.0
     assert _share_in(free.tracks[1], 40, 50) < 1.0  # the random tiny model alone does not
+
+
+def test_a_folder_without_the_index_splits_examples_at_eos(tmp_path):
+    pieces = [_piece([(0, [72, 74] * 4), (0, [48, 50] * 4)]), _piece([(0, [45] * 8), (0, [76] * 8)])]
+    _write(tmp_path, pieces)
+    with_index = role_ranges(tmp_path, min_notes=1)
+    (tmp_path / "train.idx.npy").unlink()
+    assert role_ranges(tmp_path, min_notes=1) == with_index and with_index["piano"]["2"][1]["n"] == 16

@@ -73,11 +73,12 @@ def genre_stats(data_dir: str | Path, *, split: str = "train") -> dict:
     """``{"genres": {genre: windows}, "features": {name: {genre: {value: windows}}}}`` over a dataset's
     windows that carry a genre (at most :data:`MAX_WINDOWS`)."""
     from ..tokenizers.nnn import NNNTokenizer
+    from .ranges import example_offsets
 
     tok = NNNTokenizer()
     vocab = tok.vocab
     ids = np.fromfile(Path(data_dir) / f"{split}.bin", dtype=np.uint16)
-    offsets = np.load(Path(data_dir) / f"{split}.idx.npy")
+    offsets = example_offsets(data_dir, split, ids, tok.eos_id)
     genres: dict[str, int] = {}
     features: dict[str, dict[str, dict[str, int]]] = {}
     for i in range(min(len(offsets) - 1, MAX_WINDOWS)):

@@ -97,6 +97,17 @@ def load_ranges(path: str | Path) -> dict:
     return json.loads(f.read_text()) if f.exists() else {}
 
 
+def example_offsets(data_dir: str | Path, split: str, ids: np.ndarray, eos_id: int) -> np.ndarray:
+    """Where each example of ``ids`` (a split's token stream, maybe cut short) starts and ends: the split's
+    ``.idx.npy``, or -- a folder holding only the ``.bin`` -- the positions after each EOS (every example
+    ends with one)."""
+    f = Path(data_dir) / f"{split}.idx.npy"
+    if f.exists():
+        offsets = np.load(f)
+        return np.append(offsets[offsets < len(ids)], len(ids))
+    return np.concatenate([[0], np.flatnonzero(ids == eos_id) + 1])
+
+
 ROLE_COUNTS = (2, 3, 4)  # a family asked this many times gets a register per part (rank by mean pitch)
 
 
@@ -115,7 +126,7 @@ def role_ranges(data_dir: str | Path, *, split: str = "train", max_tokens: int =
     tok = NNNTokenizer()
     t = tok.token_to_id
     ids = np.fromfile(Path(data_dir) / f"{split}.bin", dtype=np.uint16)[:max_tokens].astype(np.int64)
-    offsets = np.load(Path(data_dir) / f"{split}.idx.npy")
+    offsets = example_offsets(data_dir, split, ids, tok.eos_id)
     prog_of = np.full(tok.vocab_size, -1, dtype=np.int64)
     for p in range(128):
         prog_of[t[f"PROG_{p}"]] = p
