@@ -43,6 +43,21 @@ def tiny_model():
     return tiny_music_model(0)
 
 
+@pytest.fixture
+def tiny_model_with(tiny_model):
+    """``tiny_model_with(family_ranges=..., ...)``: the tiny model with these checkpoint extras in its ``info``
+    (as a trained checkpoint carries them beside the weights), restored after the test."""
+    old = {k: dict(v) if isinstance(v, dict) else v for k, v in tiny_model.info.items()}
+
+    def add(**info):
+        tiny_model.info.update(info)
+        return tiny_model
+
+    yield add
+    tiny_model.info.clear()
+    tiny_model.info.update(old)
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tiny_model, tmp_path_factory) -> Path:
     """The tiny model saved as a checkpoint folder (what ``--model DIR`` points to)."""

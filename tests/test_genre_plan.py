@@ -61,13 +61,9 @@ def test_choice_is_seeded_and_drawn_in_proportion(stats):
 
 
 @pytest.fixture
-def planning_model(tiny_model, stats):
-    old = dict(tiny_model.info)
-    tiny_model.info["genre_stats"] = stats
-    tiny_model.info.setdefault("manifest", {})["genres"] = ["folk", "pop"]
-    yield tiny_model
-    tiny_model.info.clear()
-    tiny_model.info.update(old)
+def planning_model(tiny_model_with, stats):
+    manifest = {**tiny_model_with().info.get("manifest", {}), "genres": ["folk", "pop"]}
+    return tiny_model_with(genre_stats=stats, manifest=manifest)
 
 
 def test_compose_chooses_a_genre_only_when_none_is_asked_and_keeps_it_a_plan(planning_model):

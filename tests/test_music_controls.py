@@ -26,13 +26,9 @@ RANGES = {"bass": {"lo": 28, "hi": 52}, "piano": {"lo": 45, "hi": 84}}
 
 
 @pytest.fixture
-def ranged_model(tiny_model):
+def ranged_model(tiny_model_with):
     """The tiny model with family registers, as a trained checkpoint carries them (family_ranges.json)."""
-    old = dict(tiny_model.info)
-    tiny_model.info["family_ranges"] = RANGES
-    yield tiny_model
-    tiny_model.info.clear()
-    tiny_model.info.update(old)
+    return tiny_model_with(family_ranges=RANGES)
 
 
 def _bar_counts(piece: Piece, track: Track) -> list[int]:

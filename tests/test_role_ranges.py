@@ -65,12 +65,8 @@ ROLES = {"piano": {"lo": 30, "hi": 96, "p10": 40, "p90": 90,
 
 
 @pytest.fixture
-def role_model(tiny_model):
-    old = dict(tiny_model.info)
-    tiny_model.info["family_ranges"] = ROLES
-    yield tiny_model
-    tiny_model.info.clear()
-    tiny_model.info.update(old)
+def role_model(tiny_model_with):
+    return tiny_model_with(family_ranges=ROLES)
 
 
 def _share_in(track, lo, hi):

@@ -18,31 +18,41 @@ FILE = "family_ranges.json"
 LOW_PCT, HIGH_PCT = 0.5, 99.5
 
 
-def family_ranges(data_dir: str | Path, *, split: str = "train", max_tokens: int = 20_000_000) -> dict[str, dict]:
-    """``{family: {"lo", "hi", "mean", "notes_per_onset", "n"}}`` from a dataset folder (track bodies only;
-    fill blocks are skipped)."""
-    from ..instruments import family_of_program
+def _stream(data_dir: str | Path, split: str, max_tokens: int):
+    """A split's token ids (at most ``max_tokens``) with the per-token lookups both statistics read: the
+    tokenizer, each token's program (``PROG_p`` -> p, drums 128, else -1), each token's pitch (``PITCH_p`` /
+    ``NEXT_p`` -> p, else -1) and the fill-block depth (inside FILL_START..FILL_END the track is not the last
+    PROG's)."""
     from ..tokenizers.nnn import NEXT_PITCHES, NNNTokenizer
 
     tok = NNNTokenizer()
     t = tok.token_to_id
     ids = np.fromfile(Path(data_dir) / f"{split}.bin", dtype=np.uint16)[:max_tokens].astype(np.int64)
-    n = len(ids)
     prog_of = np.full(tok.vocab_size, -1, dtype=np.int64)
+    pitch = np.full(tok.vocab_size, -1, dtype=np.int64)
     for p in range(128):
         prog_of[t[f"PROG_{p}"]] = p
+        pitch[t[f"PITCH_{p}"]] = p
     prog_of[t["PROG_DRUMS"]] = 128
+    for p in NEXT_PITCHES:
+        pitch[t[f"NEXT_{p}"]] = p
+    depth = np.cumsum((ids == t["FILL_START"]).astype(np.int64) - (ids == t["FILL_END"]).astype(np.int64))
+    return tok, ids, prog_of, pitch, depth
+
+
+def family_ranges(data_dir: str | Path, *, split: str = "train", max_tokens: int = 20_000_000) -> dict[str, dict]:
+    """``{family: {"lo", "hi", "mean", "notes_per_onset", "n"}}`` from a dataset folder (track bodies only;
+    fill blocks are skipped)."""
+    from ..instruments import family_of_program
+    from ..tokenizers.nnn import NEXT_PITCHES
+
+    tok, ids, prog_of, pitch, depth = _stream(data_dir, split, max_tokens)
+    t = tok.token_to_id
+    n = len(ids)
     is_prog = prog_of[ids] >= 0
     last = np.where(is_prog, np.arange(n), -1)
     np.maximum.accumulate(last, out=last)
     prog = np.where(last >= 0, prog_of[ids[np.maximum(last, 0)]], -1)
-    # inside a fill block (FILL_START..FILL_END) the track is not the last PROG's: skip
-    depth = np.cumsum((ids == t["FILL_START"]).astype(np.int64) - (ids == t["FILL_END"]).astype(np.int64))
-    pitch = np.full(tok.vocab_size, -1, dtype=np.int64)
-    for p in range(128):
-        pitch[t[f"PITCH_{p}"]] = p
-    for p in NEXT_PITCHES:
-        pitch[t[f"NEXT_{p}"]] = p
     pv = pitch[ids]
     sel = (pv >= 0) & (depth == 0) & (prog >= 0) & (prog < 128)
     onset_start = (ids >= t["NEXT_21"]) & (ids <= t[f"NEXT_{NEXT_PITCHES[-1]}"])  # a NEXT starts an onset
@@ -121,27 +131,14 @@ def role_ranges(data_dir: str | Path, *, split: str = "train", max_tokens: int =
     ``min_notes`` notes in any rank is left out. Nottingham's tune and chords, a POP909 melody, bridge and
     accompaniment: the lower parts of a family sit where the data puts them, not in the family's one band."""
     from ..instruments import family_of_program
-    from ..tokenizers.nnn import NEXT_PITCHES, NNNTokenizer
 
-    tok = NNNTokenizer()
-    t = tok.token_to_id
-    ids = np.fromfile(Path(data_dir) / f"{split}.bin", dtype=np.uint16)[:max_tokens].astype(np.int64)
+    tok, ids, prog_of, pitch, depth = _stream(data_dir, split, max_tokens)
     offsets = example_offsets(data_dir, split, ids, tok.eos_id)
-    prog_of = np.full(tok.vocab_size, -1, dtype=np.int64)
-    for p in range(128):
-        prog_of[t[f"PROG_{p}"]] = p
-    prog_of[t["PROG_DRUMS"]] = 128
     is_prog = prog_of[ids] >= 0
     track = np.cumsum(is_prog) - 1  # index of the track each token belongs to (-1 before the first)
     starts = np.flatnonzero(is_prog)
     track_prog = prog_of[ids[starts]]
     track_example = np.searchsorted(offsets, starts, side="right") - 1
-    depth = np.cumsum((ids == t["FILL_START"]).astype(np.int64) - (ids == t["FILL_END"]).astype(np.int64))
-    pitch = np.full(tok.vocab_size, -1, dtype=np.int64)
-    for p in range(128):
-        pitch[t[f"PITCH_{p}"]] = p
-    for p in NEXT_PITCHES:
-        pitch[t[f"NEXT_{p}"]] = p
     pv = pitch[ids]
     sel = (pv >= 0) & (depth == 0) & (track >= 0)
     sel[sel] &= (track_prog[track[sel]] >= 0) & (track_prog[track[sel]] < 128)
